@@ -1,0 +1,161 @@
+/**
+ * The stage contract: what a stage kind declares and what it receives when one of
+ * its instances runs. This is the only module that stage files (`stages/*.ts`) and
+ * test-only stage kinds need from the engine.
+ *
+ * Rules every stage kind follows:
+ * - the module default-exports a `StageKind` and imports nothing heavy at top level
+ *   (tfjs, sharp, h5wasm load lazily inside `run`), because the main process imports
+ *   every kind to validate `pipeline.yaml` and `dag run` on a warm cache must stay fast;
+ * - `run` writes only into `ctx.outDir` (files, any sub-folders); the executor hashes
+ *   them, stores them by digest and writes the run record after `run` resolves;
+ * - problems the user can cause are thrown as `StageError` with a stable code and a
+ *   message naming the file / row / layer; any other throw is reported as a bug.
+ */
+
+/** A JSON value, as stored in cache-key preimages and run records. */
+export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
+
+/** A matrix axis value (`dataset=knee`, `fold=3`, `freeze=false`). */
+export type AxisValue = string | number | boolean;
+
+/** The declared type of one stage parameter; validation reports mismatches at file:line:col. */
+export type ParamSpec =
+  | { type: 'string'; doc: string; default?: string; enum?: readonly string[]; required?: boolean }
+  | {
+      type: 'number';
+      doc: string;
+      default?: number;
+      min?: number;
+      max?: number;
+      integer?: boolean;
+      required?: boolean;
+    }
+  | { type: 'boolean'; doc: string; default?: boolean; required?: boolean }
+  /**
+   * A file or folder outside the cache (a data set, a weights file). Resolved relative to
+   * the pipeline file; its content digest (through the stat cache) enters the cache key.
+   */
+  | { type: 'path'; doc: string; required?: boolean; default?: string; mustExist?: 'file' | 'dir' | 'any' }
+  | { type: 'array'; doc: string; items: ParamSpec; default?: Json[]; required?: boolean }
+  | {
+      type: 'object';
+      doc: string;
+      properties?: Readonly<Record<string, ParamSpec>>;
+      /** Allow keys not listed in `properties` (default false: unknown keys are errors). */
+      additional?: boolean;
+      default?: Json;
+      required?: boolean;
+    }
+  | { type: 'any'; doc: string; default?: Json; required?: boolean };
+
+/** What an instance of a kind needs from the machine. */
+export interface Resources {
+  /** GPU cards; with no cards available the instance runs on a CPU slot instead. */
+  gpu?: number;
+  /** CPU slots (default 1). */
+  cpu?: number;
+  /** Informational memory estimate in MiB, shown by `dag show`. */
+  memoryMb?: number;
+}
+
+/** One upstream instance's published outputs, as seen by a downstream stage. */
+export interface UpstreamInput {
+  /** Pipeline stage name (`finetune`), not the kind. */
+  readonly stage: string;
+  readonly kind: string;
+  /** Instance id, e.g. `finetune[dataset=knee,source=imagenet,freeze=false,fold=3]`. */
+  readonly id: string;
+  readonly axes: Readonly<Record<string, AxisValue>>;
+  /** Output path relative to the producer's outDir (`weights.h5`, `acts/conv1.npy`) -> absolute read-only path. */
+  readonly files: Readonly<Record<string, string>>;
+}
+
+/** Progress a stage reports; rendered by the live terminal view and emitted as events. */
+export interface Progress {
+  done: number;
+  total: number;
+  /** Unit of done/total, e.g. `epoch`, `batch`, `image`. */
+  unit?: string;
+  /** Short free text, e.g. `loss 0.412`. */
+  message?: string;
+}
+
+/** The device an instance was given. `id` is the card id exported as CUDA_VISIBLE_DEVICES. */
+export type DeviceAssignment = { type: 'cpu' } | { type: 'gpu'; id: string };
+
+/** Everything an instance receives when it runs (inside its worker process). */
+export interface StageContext<P = Record<string, unknown>> {
+  readonly id: string;
+  /** Pipeline stage name. */
+  readonly stage: string;
+  readonly kind: string;
+  readonly axes: Readonly<Record<string, AxisValue>>;
+  /** Parameters after defaults and `${...}` interpolation; `path` params are absolute. */
+  readonly params: P;
+  /** Outputs of every upstream instance this instance depends on. */
+  readonly inputs: readonly UpstreamInput[];
+  /** Write outputs here and only here. */
+  readonly outDir: string;
+  /**
+   * A folder that survives a crash and a re-run with the same cache key (checkpoints for
+   * resumable training). Deleted by the executor after the instance is published.
+   */
+  readonly workDir: string;
+  /** The pipeline's seed (top-level `seed`, overridable per stage); part of the cache key. */
+  readonly seed: number;
+  readonly device: DeviceAssignment;
+  /** Directory holding the pipeline file (for resolving user-relative paths in messages). */
+  readonly pipelineDir: string;
+  progress(p: Progress): void;
+  /** Append a line to this instance's log (kept with its run record). */
+  log(message: string): void;
+  /** A warning: logged and shown in the run summary. */
+  warn(message: string): void;
+  /** Aborted on Ctrl-C / SIGTERM; long loops should check it between batches. */
+  readonly signal: AbortSignal;
+}
+
+/** A stage kind: one file in `stages/` (or a plugin module named in `pipeline.yaml`). */
+export interface StageKind<P = Record<string, unknown>> {
+  /** The name used in `uses:`. */
+  readonly kind: string;
+  /** One paragraph for `dag kinds` and the README. */
+  readonly doc: string;
+  /** Explicit code version; bump it to invalidate caches for changes outside `codeDeps`. */
+  readonly version?: string;
+  readonly params: Readonly<Record<string, ParamSpec>>;
+  /** Default resources; a stage in `pipeline.yaml` may override with `resources:`. */
+  readonly resources?: Resources;
+  /**
+   * Files or folders (relative to the project root, e.g. `src/stats`) whose contents form
+   * this kind's code identity together with the stage file itself.
+   */
+  readonly codeDeps?: readonly string[];
+  /**
+   * Runtime facts that change results (e.g. the tensor backend that will be used), computed
+   * cheaply in the main process without loading heavy libraries; enters the cache key.
+   */
+  runtimeKey?(env: { device: DeviceAssignment | 'any' }): Json;
+  run(ctx: StageContext<P>): Promise<void>;
+}
+
+/**
+ * A failure the user can cause or fix (bad data, missing file, wrong weights). The executor
+ * shows `code` and `message` without a stack trace; everything else is shown as a bug.
+ */
+export class StageError extends Error {
+  override readonly name = 'StageError';
+  constructor(
+    readonly code: string,
+    message: string,
+    readonly details?: Json,
+  ) {
+    super(message);
+  }
+}
+
+/** Identity helper so stage files get full type inference: `export default defineStage({...})`. */
+export function defineStage<P = Record<string, unknown>>(kind: StageKind<P>): StageKind<P> {
+  return kind;
+}
