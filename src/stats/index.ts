@@ -1,0 +1,8 @@
+/**
+ * The statistics core: pure functions (no I/O) over float64 typed arrays that reproduce the
+ * study's numbers (svcca CCA, prediction similarity, scikit-learn AUC and folds, seaborn
+ * regression bands). Problems with the input are thrown as `StatsError` with a stable code.
+ */
+export * from './errors.ts';
+export * from './rng.ts';
+export * from './folds.ts';
