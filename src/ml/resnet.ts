@@ -14,11 +14,9 @@
  * Smaller variants (`resnet-mini`, `resnet-micro`) keep the naming scheme with fewer
  * blocks and narrower widths so that CPU demos and tests exercise the same code paths.
  */
-import type * as TF from '@tensorflow/tfjs';
+import type { LayersModel, SymbolicTensor } from '@tensorflow/tfjs';
 import { StageError } from '../executor/contract.ts';
-
-type Tf = typeof TF;
-type SymbolicTensor = TF.SymbolicTensor;
+import type { Tf } from './backend.ts';
 
 /** Keras' BatchNormalization epsilon in keras.applications ResNets. */
 export const RESNET_BN_EPSILON = 1.001e-5;
@@ -276,7 +274,7 @@ export interface BuildResNetOptions {
 
 /** Seed of one layer's initialiser derived from the model seed and the layer name (FNV-1a). */
 export function layerSeed(seed: number, layerName: string): number {
-  let h = 0x811c9dc5 ^ (seed >>> 0);
+  let h = 0x811c9dc5;
   const s = `${seed}:${layerName}`;
   for (let i = 0; i < s.length; i++) {
     h ^= s.charCodeAt(i);
@@ -291,7 +289,7 @@ export function layerSeed(seed: number, layerName: string): number {
  * output is the global-average-pooled `avg_pool` vector. Layers are reachable by their
  * Keras names with `model.getLayer(name)`.
  */
-export function buildResNet(tf: Tf, opts: BuildResNetOptions): TF.LayersModel {
+export function buildResNet(tf: Tf, opts: BuildResNetOptions): LayersModel {
   const spec = variantSpec(opts.variant);
   const [h, w, c] = opts.inputShape;
   if (c !== 3) throw new ModelConfigError(`ResNet input must have 3 channels, got inputShape [${opts.inputShape.join(', ')}]`);
@@ -393,7 +391,7 @@ export interface ClassifierOptions {
  * `model.getLayer('resnet50').getLayer('conv1_conv')` and a Keras `.h5` written from it
  * has the same structure as the study's fine-tuned checkpoints.
  */
-export function buildClassifier(tf: Tf, backbone: TF.LayersModel, opts: ClassifierOptions): TF.LayersModel {
+export function buildClassifier(tf: Tf, backbone: LayersModel, opts: ClassifierOptions): LayersModel {
   if (!Number.isInteger(opts.classes) || opts.classes < 2) {
     throw new ModelConfigError(`a classifier needs at least 2 classes, got ${opts.classes}`);
   }
@@ -424,10 +422,10 @@ export function buildClassifier(tf: Tf, backbone: TF.LayersModel, opts: Classifi
  * The backbone inside a model built by `buildClassifier` (or the model itself when it is
  * a bare backbone): the nested LayersModel that owns `conv1_conv`.
  */
-export function findBackbone(model: TF.LayersModel): TF.LayersModel {
+export function findBackbone(model: LayersModel): LayersModel {
   if (model.layers.some((l) => l.name === 'conv1_conv')) return model;
   for (const layer of model.layers) {
-    const inner = layer as unknown as TF.LayersModel;
+    const inner = layer as unknown as LayersModel;
     if (Array.isArray((inner as { layers?: unknown }).layers)) {
       try {
         return findBackbone(inner);
