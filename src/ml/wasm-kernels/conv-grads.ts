@@ -1,0 +1,280 @@
+/**
+ * Fast Conv2D gradient kernels for the tfjs wasm backend.
+ *
+ * tfjs-backend-wasm 4.22 has no `Conv2DBackpropFilter` at all (training a conv net
+ * fails) and its `Conv2DBackpropInput` is a naive loop about 10x slower than the
+ * forward convolution. Both are rebuilt here from the backend's fast primitives
+ * (XNNPACK `Conv2D` and `BatchMatMul` without transposes) plus data re-layout done
+ * in JavaScript directly on the wasm heap, because the backend's own `Transpose`
+ * and transposed matmuls are naive and slower than the arithmetic they feed.
+ *
+ * - backprop-input: a stride-1 forward convolution of the (stride-dilated,
+ *   padded) output gradient with the spatially flipped, in/out-swapped filter; a
+ *   1x1 convolution with any stride is a 1x1 convolution plus a scatter.
+ * - backprop-filter: an im2col matrix `col [N*OH*OW, KH*KW*Cin]` (for a 1x1
+ *   stride-1 convolution it is x itself) contracted with dy over the N*OH*OW
+ *   axis by ONE non-transposed matmul; whichever operand is smaller is
+ *   transposed in JS first.
+ *
+ * Kernel functions receive TensorInfos and must return fresh ones: every
+ * intermediate made here is disposed with `backend.disposeData` before return.
+ */
+import type { Tf } from '../backend.ts';
+
+/** The subset of tfjs' TensorInfo the kernels use. */
+interface TensorInfo {
+  dataId: object;
+  shape: number[];
+  dtype: string;
+}
+
+/** The subset of tfjs-backend-wasm's BackendWasm the kernels use. */
+export interface WasmBackendLike {
+  makeOutput(shape: number[], dtype: string): TensorInfo;
+  disposeData(dataId: object, force?: boolean): boolean;
+  typedArrayFromHeap(t: TensorInfo): Float32Array;
+}
+
+type KernelFn = (args: { inputs: Record<string, TensorInfo>; backend: WasmBackendLike; attrs: Record<string, unknown> }) => TensorInfo;
+
+/** Geometry of one convolution, as the gradient kernels need it. */
+interface ConvGeometry {
+  n: number;
+  h: number;
+  w: number;
+  cin: number;
+  oh: number;
+  ow: number;
+  cout: number;
+  kh: number;
+  kw: number;
+  sh: number;
+  sw: number;
+  padTop: number;
+  padLeft: number;
+  padBottom: number;
+  padRight: number;
+}
+
+function geometry(tf: Tf, xShape: number[], filterShape: number[], attrs: Record<string, unknown>): ConvGeometry {
+  const dataFormat = (attrs['dataFormat'] as string | undefined) ?? 'NHWC';
+  if (dataFormat !== 'NHWC' && dataFormat !== 'channelsLast') {
+    throw new Error(`wasm conv gradient: dataFormat ${dataFormat} is not supported (use NHWC)`);
+  }
+  const info = tf.backend_util.computeConv2DInfo(
+    xShape as [number, number, number, number],
+    filterShape as [number, number, number, number],
+    attrs['strides'] as [number, number] | number,
+    1,
+    attrs['pad'] as 'same' | 'valid' | number,
+    attrs['dimRoundingMode'] as 'floor' | 'round' | 'ceil' | undefined,
+  );
+  return {
+    n: info.batchSize,
+    h: info.inHeight,
+    w: info.inWidth,
+    cin: info.inChannels,
+    oh: info.outHeight,
+    ow: info.outWidth,
+    cout: info.outChannels,
+    kh: info.filterHeight,
+    kw: info.filterWidth,
+    sh: info.strideHeight,
+    sw: info.strideWidth,
+    padTop: info.padInfo.top,
+    padLeft: info.padInfo.left,
+    padBottom: info.padInfo.bottom,
+    padRight: info.padInfo.right,
+  };
+}
+
+/** Cache-blocked 2-D transpose: dst[c * rows + r] = src[r * cols + c]. */
+export function transpose2d(src: Float32Array, dst: Float32Array, rows: number, cols: number): void {
+  const B = 32;
+  for (let r0 = 0; r0 < rows; r0 += B) {
+    const r1 = Math.min(r0 + B, rows);
+    for (let c0 = 0; c0 < cols; c0 += B) {
+      const c1 = Math.min(c0 + B, cols);
+      for (let r = r0; r < r1; r++) {
+        const so = r * cols;
+        for (let c = c0; c < c1; c++) dst[c * rows + r] = src[so + c]!;
+      }
+    }
+  }
+}
+
+/** Looks up a built-in wasm kernel (captured before ours replace any of them). */
+function builtin(tf: Tf, name: string): KernelFn {
+  const k = tf.getKernel(name, 'wasm');
+  if (k === undefined) throw new Error(`wasm kernel ${name} is not registered`);
+  return k.kernelFunc as unknown as KernelFn;
+}
+
+/** Builds the two gradient kernel functions bound to `tf`'s wasm kernels. */
+export function makeConvGradKernels(tf: Tf): { backpropInput: KernelFn; backpropFilter: KernelFn } {
+  const conv2d = builtin(tf, 'Conv2D');
+  const batchMatMul = builtin(tf, 'BatchMatMul');
+
+  /** Allocates a float32 output and returns it with a heap view (take views after ALL allocations). */
+  const alloc = (backend: WasmBackendLike, shape: number[]): TensorInfo => backend.makeOutput(shape, 'float32');
+  const view = (backend: WasmBackendLike, t: TensorInfo): Float32Array => backend.typedArrayFromHeap(t);
+
+  /** Filter [KH,KW,Cin,Cout] -> flipped [KH,KW,Cout,Cin] (for the transposed convolution). */
+  function flippedFilter(backend: WasmBackendLike, filter: TensorInfo, g: ConvGeometry): TensorInfo {
+    const out = alloc(backend, [g.kh, g.kw, g.cout, g.cin]);
+    const src = view(backend, filter);
+    const dst = view(backend, out);
+    for (let i = 0; i < g.kh; i++) {
+      for (let j = 0; j < g.kw; j++) {
+        const so = (i * g.kw + j) * g.cin * g.cout;
+        const dO = ((g.kh - 1 - i) * g.kw + (g.kw - 1 - j)) * g.cout * g.cin;
+        for (let ci = 0; ci < g.cin; ci++) {
+          for (let co = 0; co < g.cout; co++) dst[dO + co * g.cin + ci] = src[so + ci * g.cout + co]!;
+        }
+      }
+    }
+    return out;
+  }
+
+  const backpropInput: KernelFn = ({ inputs, backend, attrs }) => {
+    const dy = inputs['dy']!;
+    const filter = inputs['filter']!;
+    const inputShape = attrs['inputShape'] as number[];
+    const g = geometry(tf, inputShape, filter.shape, attrs);
+    const wT = flippedFilter(backend, filter, g);
+    try {
+      if (g.kh === 1 && g.kw === 1 && g.padTop === 0 && g.padLeft === 0) {
+        // 1x1: dx at the sampled pixels is dy @ W^T; the other pixels get zero.
+        const part = conv2d({ inputs: { x: dy, filter: wT }, backend, attrs: { strides: 1, pad: 'valid', dilations: 1, dataFormat: 'NHWC' } });
+        if (g.sh === 1 && g.sw === 1 && g.oh === g.h && g.ow === g.w) return part;
+        const dx = alloc(backend, [g.n, g.h, g.w, g.cin]);
+        const src = view(backend, part);
+        const dst = view(backend, dx);
+        dst.fill(0);
+        for (let b = 0; b < g.n; b++) {
+          for (let i = 0; i < g.oh; i++) {
+            for (let j = 0; j < g.ow; j++) {
+              const so = ((b * g.oh + i) * g.ow + j) * g.cin;
+              const dO = ((b * g.h + i * g.sh) * g.w + j * g.sw) * g.cin;
+              dst.set(src.subarray(so, so + g.cin), dO);
+            }
+          }
+        }
+        backend.disposeData(part.dataId);
+        return dx;
+      }
+      // General case: stride-1 'valid' convolution over dy placed on a zero grid
+      // with stride spacing and a (K-1-pad) border: dx[h] = sum_j dyP[h+j] * Wflip[j].
+      const hp = g.h + g.kh - 1;
+      const wp = g.w + g.kw - 1;
+      const offT = g.kh - 1 - g.padTop;
+      const offL = g.kw - 1 - g.padLeft;
+      if (g.sh === 1 && g.sw === 1) {
+        // No copy needed: explicit padding on the forward convolution.
+        const padB = hp - offT - g.oh;
+        const padR = wp - offL - g.ow;
+        if (padB >= 0 && padR >= 0) {
+          return conv2d({
+            inputs: { x: dy, filter: wT },
+            backend,
+            attrs: { strides: 1, pad: [[0, 0], [offT, padB], [offL, padR], [0, 0]], dilations: 1, dataFormat: 'NHWC' },
+          });
+        }
+      }
+      const dyP = alloc(backend, [g.n, hp, wp, g.cout]);
+      const src = view(backend, dy);
+      const dst = view(backend, dyP);
+      dst.fill(0);
+      for (let b = 0; b < g.n; b++) {
+        for (let i = 0; i < g.oh; i++) {
+          const r = offT + i * g.sh;
+          if (r < 0 || r >= hp) continue;
+          for (let j = 0; j < g.ow; j++) {
+            const c = offL + j * g.sw;
+            if (c < 0 || c >= wp) continue;
+            const so = ((b * g.oh + i) * g.ow + j) * g.cout;
+            dst.set(src.subarray(so, so + g.cout), ((b * hp + r) * wp + c) * g.cout);
+          }
+        }
+      }
+      const dx = conv2d({ inputs: { x: dyP, filter: wT }, backend, attrs: { strides: 1, pad: 'valid', dilations: 1, dataFormat: 'NHWC' } });
+      backend.disposeData(dyP.dataId);
+      return dx;
+    } finally {
+      backend.disposeData(wT.dataId);
+    }
+  };
+
+  const backpropFilter: KernelFn = ({ inputs, backend, attrs }) => {
+    const x = inputs['x']!;
+    const dy = inputs['dy']!;
+    const filterShape = attrs['filterShape'] as number[];
+    const g = geometry(tf, x.shape, filterShape, attrs);
+    const rows = g.n * g.oh * g.ow;
+    const k = g.kh * g.kw * g.cin;
+    const temps: TensorInfo[] = [];
+    try {
+      // col [rows, k]: the input patch behind each output pixel, tap-major then channel.
+      let col: TensorInfo;
+      const identityCol = g.kh === 1 && g.kw === 1 && g.sh === 1 && g.sw === 1 && g.padTop === 0 && g.padLeft === 0 && g.oh === g.h && g.ow === g.w;
+      if (identityCol) {
+        col = x;
+      } else {
+        col = alloc(backend, [rows, k]);
+        temps.push(col);
+        const src = view(backend, x);
+        const dst = view(backend, col);
+        const cin = g.cin;
+        for (let b = 0; b < g.n; b++) {
+          for (let i = 0; i < g.oh; i++) {
+            for (let j = 0; j < g.ow; j++) {
+              let dO = ((b * g.oh + i) * g.ow + j) * k;
+              for (let p = 0; p < g.kh; p++) {
+                const r = i * g.sh + p - g.padTop;
+                const rowOk = r >= 0 && r < g.h;
+                for (let q = 0; q < g.kw; q++) {
+                  const c = j * g.sw + q - g.padLeft;
+                  if (rowOk && c >= 0 && c < g.w) {
+                    const so = ((b * g.h + r) * g.w + c) * cin;
+                    if (cin < 16) {
+                      for (let t = 0; t < cin; t++) dst[dO + t] = src[so + t]!;
+                    } else {
+                      dst.set(src.subarray(so, so + cin), dO);
+                    }
+                  } else {
+                    dst.fill(0, dO, dO + cin);
+                  }
+                  dO += cin;
+                }
+              }
+            }
+          }
+        }
+      }
+      // dW [k, cout] = col^T dy. Transpose the smaller operand in JS so the
+      // matmul runs on the backend's fast non-transposed path.
+      if (k <= g.cout) {
+        const colT = alloc(backend, [1, k, rows]);
+        temps.push(colT);
+        transpose2d(view(backend, col), view(backend, colT), rows, k);
+        const dy3 = { dataId: dy.dataId, shape: [1, rows, g.cout], dtype: 'float32' };
+        const out = batchMatMul({ inputs: { a: colT, b: dy3 }, backend, attrs: { transposeA: false, transposeB: false } });
+        out.shape = [g.kh, g.kw, g.cin, g.cout];
+        return out;
+      }
+      const dyT = alloc(backend, [1, g.cout, rows]);
+      temps.push(dyT);
+      transpose2d(view(backend, dy), view(backend, dyT), rows, g.cout);
+      const col3 = { dataId: col.dataId, shape: [1, rows, k], dtype: 'float32' };
+      const outT = batchMatMul({ inputs: { a: dyT, b: col3 }, backend, attrs: { transposeA: false, transposeB: false } });
+      temps.push(outT);
+      const out = alloc(backend, [g.kh, g.kw, g.cin, g.cout]);
+      transpose2d(view(backend, outT), view(backend, out), g.cout, k);
+      return out;
+    } finally {
+      for (const t of temps) backend.disposeData(t.dataId);
+    }
+  };
+
+  return { backpropInput, backpropFilter };
+}
