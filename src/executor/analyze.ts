@@ -1,0 +1,210 @@
+/**
+ * Cache keys of plan instances and what each one needs: cached, must run (and why),
+ * blocked behind upstream work, or refused for a missing external input. Shared by
+ * `dag run` (evaluated one instance at a time as upstream results arrive), `--dry-run`,
+ * `--only` checks and `dag status` (evaluated statically over the whole plan).
+ */
+import { dirname, relative, resolve, isAbsolute, sep } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Json } from './contract.ts';
+import type { Instance, Plan } from '../pipeline/plan.ts';
+import type { CacheKey, Digest } from '../cache/digest.ts';
+import { cacheKey, describeChange, diffPreimages, KEY_SCHEMA_VERSION, outputsDigest, type KeyPreimage, type OutputManifest } from '../cache/key.ts';
+import type { LocalCache, RunRecord } from '../cache/store.ts';
+import type { RunReason } from './events.ts';
+
+/** Root of the dag package itself (labels for code files outside the pipeline folder). */
+const PACKAGE_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+/** What one instance needs, given its upstream outputs. */
+export type Evaluation =
+  | { state: 'cached'; key: CacheKey; preimage: KeyPreimage; record: RunRecord }
+  | { state: 'run'; key: CacheKey; preimage: KeyPreimage; reason: RunReason; previous?: RunRecord }
+  | { state: 'missing-input'; paths: string[]; message: string };
+
+/** A static evaluation also knows instances that wait on upstream work. */
+export type StaticEvaluation =
+  | Evaluation
+  | { state: 'blocked'; on: string[]; previous?: RunRecord };
+
+/** Builds key preimages for a plan, memoising code identities and external digests. */
+export class KeyBuilder {
+  private readonly code = new Map<string, KeyPreimage['code']>();
+  private readonly runtime = new Map<string, Json>();
+  private readonly external = new Map<string, string>();
+  /** Records read through `previousRecord`, for ETA estimates. */
+  readonly durations = new Map<string, number[]>();
+
+  constructor(readonly plan: Plan, readonly cache: LocalCache) {}
+
+  /** A stable label for a file: relative to the pipeline folder or the dag package when inside. */
+  label(abs: string): string {
+    const inside = (root: string): boolean => abs === root || abs.startsWith(root.endsWith(sep) ? root : root + sep);
+    if (inside(this.plan.dir)) return relative(this.plan.dir, abs) || '.';
+    if (inside(PACKAGE_ROOT)) return `dag:${relative(PACKAGE_ROOT, abs)}`;
+    return abs;
+  }
+
+  /** Code identity of a kind: explicit version plus the digests of its file and codeDeps. */
+  codeIdentity(kindName: string): KeyPreimage['code'] {
+    const hit = this.code.get(kindName);
+    if (hit) return hit;
+    const loaded = this.plan.kinds.get(kindName);
+    if (!loaded) throw new Error(`plan has no kind ${kindName}`);
+    const files: Record<string, Digest> = {};
+    for (const f of [loaded.file, ...loaded.codeDeps]) {
+      const d = this.cache.stat.digestPath(f);
+      files[this.label(f)] = (d.type === 'missing' ? 'missing' : d.digest) as Digest;
+    }
+    const code = { version: loaded.kind.version ?? null, files };
+    this.code.set(kindName, code);
+    return code;
+  }
+
+  private runtimeOf(kindName: string): Json {
+    if (this.runtime.has(kindName)) return this.runtime.get(kindName)!;
+    const k = this.plan.kinds.get(kindName)?.kind;
+    const r = k?.runtimeKey ? k.runtimeKey({ device: 'any' }) : null;
+    this.runtime.set(kindName, r);
+    return r;
+  }
+
+  /** Content digest of an external path (memoised for the process; stat cache underneath). */
+  externalDigest(abs: string): string {
+    const hit = this.external.get(abs);
+    if (hit !== undefined) return hit;
+    const d = this.cache.stat.digestPath(abs);
+    const v = d.type === 'missing' ? 'missing' : d.digest;
+    this.external.set(abs, v);
+    return v;
+  }
+
+  /** Forget memoised external digests (the after-run re-check must look again). */
+  forgetExternal(abs: string): void {
+    this.external.delete(abs);
+  }
+
+  /** Params with external paths written relative to the pipeline folder (relocatable keys). */
+  private keyParams(inst: Instance): Record<string, Json> {
+    const paths = new Set(inst.externalPaths);
+    const map = (v: Json): Json => {
+      if (typeof v === 'string') return paths.has(v) && isAbsolute(v) ? this.label(v) : v;
+      if (Array.isArray(v)) return v.map(map);
+      if (v !== null && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, map(x)]));
+      return v;
+    };
+    return map(inst.params) as Record<string, Json>;
+  }
+
+  /** The preimage of an instance given its upstream outputs, or the missing external paths. */
+  preimage(inst: Instance, upstream: ReadonlyMap<string, OutputManifest>): { preimage: KeyPreimage } | { missing: string[] } {
+    const external: Record<string, string> = {};
+    const missing: string[] = [];
+    for (const p of inst.externalPaths) {
+      const d = this.externalDigest(p);
+      if (d === 'missing') missing.push(p);
+      external[this.label(p)] = d;
+    }
+    if (missing.length) return { missing };
+    const inputs: Record<string, Digest> = {};
+    for (const dep of inst.deps) {
+      const out = upstream.get(dep);
+      if (!out) throw new Error(`preimage(${inst.id}): outputs of ${dep} not given (bug)`);
+      inputs[dep] = outputsDigest(out);
+    }
+    return {
+      preimage: {
+        schema: KEY_SCHEMA_VERSION,
+        kind: inst.kind,
+        code: this.codeIdentity(inst.kind),
+        params: this.keyParams(inst),
+        inputs,
+        external,
+        seed: inst.seed,
+        runtime: this.runtimeOf(inst.kind),
+      },
+    };
+  }
+
+  /** The record the index points at for an instance (its latest run), if still present. */
+  previousRecord(inst: Instance): RunRecord | undefined {
+    const entry = this.cache.readIndex(inst.id);
+    if (!entry) return undefined;
+    const rec = this.cache.readRecord(entry.key);
+    if (rec) {
+      const list = this.durations.get(inst.stage) ?? [];
+      list.push(rec.durationMs);
+      this.durations.set(inst.stage, list);
+    }
+    return rec;
+  }
+
+  /** Expected duration of an instance: its own last run, else the mean of its stage's runs. */
+  eta(inst: Instance, previous?: RunRecord): number | null {
+    if (previous) return previous.durationMs;
+    const list = this.durations.get(inst.stage);
+    if (!list || list.length === 0) return null;
+    return list.reduce((a, b) => a + b, 0) / list.length;
+  }
+
+  /** Decide whether an instance is cached or must run, given its upstream outputs. */
+  evaluate(inst: Instance, upstream: ReadonlyMap<string, OutputManifest>, forced: boolean): Evaluation {
+    const pre = this.preimage(inst, upstream);
+    if ('missing' in pre) {
+      return {
+        state: 'missing-input',
+        paths: pre.missing,
+        message: `input path does not exist: ${pre.missing.map((p) => this.label(p)).join(', ')}`,
+      };
+    }
+    const key = cacheKey(pre.preimage);
+    const record = this.cache.readRecord(key);
+    if (record) {
+      const check = this.cache.checkOutputs(record);
+      if (!check.ok) {
+        return {
+          state: 'run',
+          key,
+          preimage: pre.preimage,
+          previous: record,
+          reason: { kind: 'corrupted', details: check.bad.map((b) => `${b.path}: ${b.problem}`) },
+        };
+      }
+      if (!forced) return { state: 'cached', key, preimage: pre.preimage, record };
+      return { state: 'run', key, preimage: pre.preimage, previous: record, reason: { kind: 'forced', details: [] } };
+    }
+    const previous = this.previousRecord(inst);
+    if (forced) return { state: 'run', key, preimage: pre.preimage, previous, reason: { kind: 'forced', details: [] } };
+    if (!previous) return { state: 'run', key, preimage: pre.preimage, reason: { kind: 'never-run', details: [] } };
+    const changes = diffPreimages(previous.preimage, pre.preimage).map(describeChange);
+    return { state: 'run', key, preimage: pre.preimage, previous, reason: { kind: 'changed', details: changes } };
+  }
+
+  /**
+   * Evaluate instances without running anything: an instance whose upstream is not
+   * cached is `blocked` (its key depends on outputs that do not exist yet).
+   */
+  analyze(ids: Iterable<string>, forced: ReadonlySet<string> = new Set()): Map<string, StaticEvaluation> {
+    const out = new Map<string, StaticEvaluation>();
+    const visit = (id: string): StaticEvaluation => {
+      const hit = out.get(id);
+      if (hit) return hit;
+      const inst = this.plan.instances.get(id);
+      if (!inst) throw new Error(`analyze: unknown instance ${id}`);
+      const upstream = new Map<string, OutputManifest>();
+      const on: string[] = [];
+      for (const dep of inst.deps) {
+        const e = visit(dep);
+        if (e.state === 'cached') upstream.set(dep, e.record.outputs);
+        else on.push(dep);
+      }
+      let res: StaticEvaluation;
+      if (on.length) res = { state: 'blocked', on, previous: this.previousRecord(inst) };
+      else res = this.evaluate(inst, upstream, forced.has(id));
+      out.set(id, res);
+      return res;
+    };
+    for (const id of ids) visit(id);
+    return out;
+  }
+}

@@ -1,0 +1,411 @@
+/**
+ * The scheduler behind `dag run`: evaluates instances in dependency order as upstream
+ * results arrive (early cutoff needs the real upstream output digests), skips cached
+ * ones without forking anything, runs the rest in worker processes bounded by the CPU
+ * and GPU pools, publishes outputs, and emits events. It never prints.
+ */
+import { fork, type ChildProcess } from 'node:child_process';
+import { mkdirSync, rmSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import type { DeviceAssignment, UpstreamInput } from './contract.ts';
+import type { Instance, Plan } from '../pipeline/plan.ts';
+import type { CacheKey } from '../cache/digest.ts';
+import type { OutputManifest } from '../cache/key.ts';
+import { acquireLock, unlock } from '../cache/lock.ts';
+import type { LocalCache, RunRecord } from '../cache/store.ts';
+import { KeyBuilder, type Evaluation, type StaticEvaluation } from './analyze.ts';
+import { formatReason, type EngineEvent, type EventSink, type RunCounts, type RunReason } from './events.ts';
+import { GpuPool, SlotPool, type Release } from './pools.ts';
+import type { FromWorker, ToWorker, WorkerContextData } from './worker-protocol.ts';
+
+/** What `runPlan` needs. */
+export interface RunOptions {
+  plan: Plan;
+  cache: LocalCache;
+  /** Instances to build (targets plus their upstream, or the `--only` set). */
+  selected: ReadonlySet<string>;
+  /** Instances re-run even when cached (`--force`). */
+  forced?: ReadonlySet<string>;
+  /** CPU slots. */
+  jobs: number;
+  /** GPU card ids, resolved lazily (nvidia-smi is only asked when a GPU instance runs). */
+  gpus: () => string[];
+  keepGoing?: boolean;
+  emit: EventSink;
+  signal?: AbortSignal;
+  /** Reuse an existing KeyBuilder (the CLI already built one for `--only` checks). */
+  keys?: KeyBuilder;
+}
+
+/** The result of a run. */
+export interface RunResult {
+  counts: RunCounts;
+  interrupted: boolean;
+  durationMs: number;
+}
+
+type Outcome = { ok: true; outputs: OutputManifest; record: RunRecord } | { ok: false };
+
+const WORKER = fileURLToPath(new URL('./worker.ts', import.meta.url));
+const TSX = import.meta.resolve('tsx');
+
+/** Why an instance outside an `--only` selection cannot serve as a cached input. */
+export interface OnlyProblem {
+  /** The upstream instance that is not usable. */
+  id: string;
+  /** The selected instance that needs it. */
+  neededBy: string;
+  reason: string;
+}
+
+/** For `--only`: every upstream instance outside the selection must be cached and fresh. */
+export function checkOnlyInputs(keys: KeyBuilder, selected: ReadonlySet<string>): OnlyProblem[] {
+  const problems: OnlyProblem[] = [];
+  const seen = new Set<string>();
+  for (const id of selected) {
+    const inst = keys.plan.instances.get(id)!;
+    for (const dep of inst.deps) {
+      if (selected.has(dep) || seen.has(dep)) continue;
+      seen.add(dep);
+      const e = keys.analyze([dep]).get(dep)!;
+      const reason = describeNotCached(e);
+      if (reason) problems.push({ id: dep, neededBy: id, reason });
+    }
+  }
+  return problems;
+}
+
+/** Null when cached; otherwise why not, in words. */
+export function describeNotCached(e: StaticEvaluation): string | null {
+  switch (e.state) {
+    case 'cached':
+      return null;
+    case 'run':
+      return e.reason.kind === 'never-run' ? 'never run' : `stale: ${formatReason(e.reason)}`;
+    case 'missing-input':
+      return e.message;
+    case 'blocked':
+      return `upstream not up to date: ${e.on.join(', ')}`;
+    default: {
+      const never: never = e;
+      throw new Error(`unhandled ${JSON.stringify(never)}`);
+    }
+  }
+}
+
+/** Run the selected instances. Resolves when everything finished, failed or was skipped. */
+export async function runPlan(opts: RunOptions): Promise<RunResult> {
+  const { plan, cache, selected, emit } = opts;
+  const forced = opts.forced ?? new Set<string>();
+  const keys = opts.keys ?? new KeyBuilder(plan, cache);
+  const t0 = Date.now();
+  const counts: RunCounts = { total: selected.size, done: 0, cached: 0, failed: 0, skipped: 0 };
+  const warnings: Array<{ id: string; message: string }> = [];
+  const cpu = new SlotPool(opts.jobs);
+  let gpuPool: GpuPool | undefined;
+  const gpuPoolOf = (): GpuPool => (gpuPool ??= new GpuPool(opts.gpus()));
+  const children = new Set<ChildProcess>();
+  const heldLocks = new Set<CacheKey>();
+  let stopping = false;
+  let interrupted = false;
+
+  const onAbort = (): void => {
+    interrupted = true;
+    stopping = true;
+    for (const c of children) killChild(c);
+  };
+  if (opts.signal?.aborted) onAbort();
+  opts.signal?.addEventListener('abort', onAbort, { once: true });
+
+  cache.sweepTmp();
+  const ordered = [...plan.instances.keys()].filter((id) => selected.has(id));
+  emit({ type: 'plan', t: Date.now(), total: ordered.length, ids: ordered });
+
+  const tasks = new Map<string, Promise<Outcome>>();
+  const outside = new Map<string, Outcome>();
+
+  const outsideOutcome = (dep: string): Outcome => {
+    const hit = outside.get(dep);
+    if (hit) return hit;
+    const e = keys.analyze([dep]).get(dep)!;
+    const o: Outcome = e.state === 'cached' ? { ok: true, outputs: e.record.outputs, record: e.record } : { ok: false };
+    outside.set(dep, o);
+    return o;
+  };
+
+  const skip = (inst: Instance, reason: string): Outcome => {
+    counts.skipped++;
+    emit({ type: 'skipped', t: Date.now(), id: inst.id, stage: inst.stage, reason });
+    return { ok: false };
+  };
+
+  const fail = (inst: Instance, code: string, message: string, durationMs: number, stack?: string): Outcome => {
+    counts.failed++;
+    if (!opts.keepGoing) stopping = true;
+    emit({ type: 'failed', t: Date.now(), id: inst.id, stage: inst.stage, durationMs, error: { code, message, ...(stack ? { stack } : {}) } });
+    return { ok: false };
+  };
+
+  const task = (id: string): Promise<Outcome> => {
+    let p = tasks.get(id);
+    if (!p) {
+      p = runTask(id);
+      tasks.set(id, p);
+    }
+    return p;
+  };
+
+  const runTask = async (id: string): Promise<Outcome> => {
+    const inst = plan.instances.get(id)!;
+    const deps = await Promise.all(inst.deps.map((d) => (selected.has(d) ? task(d) : Promise.resolve(outsideOutcome(d)))));
+    const upstream = new Map<string, OutputManifest>();
+    const records = new Map<string, RunRecord>();
+    for (const [i, d] of inst.deps.entries()) {
+      const o = deps[i]!;
+      if (!o.ok) return skip(inst, interrupted ? 'interrupted' : `upstream did not complete: ${d}`);
+      upstream.set(d, o.outputs);
+      records.set(d, o.record);
+    }
+    if (stopping) return skip(inst, interrupted ? 'interrupted' : 'stopped after a failure (use --keep-going to run independent branches)');
+    const ev = keys.evaluate(inst, upstream, forced.has(id));
+    switch (ev.state) {
+      case 'cached':
+        counts.cached++;
+        emit({ type: 'cached', t: Date.now(), id, stage: inst.stage, key: ev.key });
+        return { ok: true, outputs: ev.record.outputs, record: ev.record };
+      case 'missing-input':
+        return fail(inst, 'PATH_MISSING', ev.message, 0);
+      case 'run':
+        emit({ type: 'queued', t: Date.now(), id, stage: inst.stage, reason: ev.reason });
+        return execute(inst, ev, records);
+      default: {
+        const never: never = ev;
+        throw new Error(`unhandled evaluation ${JSON.stringify(never)}`);
+      }
+    }
+  };
+
+  const execute = async (inst: Instance, ev: Extract<Evaluation, { state: 'run' }>, upstream: Map<string, RunRecord>): Promise<Outcome> => {
+    const { key } = ev;
+    try {
+      await acquireLock(cache.layout, key, {
+        signal: opts.signal,
+        onWait: (owner) => emit({ type: 'waiting', t: Date.now(), id: inst.id, stage: inst.stage, on: `lock held by pid ${owner.pid} on ${owner.host}` }),
+      });
+    } catch {
+      return skip(inst, 'interrupted');
+    }
+    heldLocks.add(key);
+    let release: Release | undefined;
+    try {
+      // Another process may have produced it while we waited for the lock.
+      if (ev.reason.kind !== 'forced') {
+        const rec = cache.readRecord(key);
+        if (rec && cache.checkOutputs(rec).ok) {
+          counts.cached++;
+          emit({ type: 'cached', t: Date.now(), id: inst.id, stage: inst.stage, key });
+          return { ok: true, outputs: rec.outputs, record: rec };
+        }
+      }
+      let device: DeviceAssignment = { type: 'cpu' };
+      if (inst.resources.gpu >= 1 && gpuPoolOf().ids.length > 0) {
+        const card = await gpuPoolOf().acquire();
+        release = card.release;
+        device = { type: 'gpu', id: card.id };
+      } else {
+        release = await cpu.acquire(inst.resources.cpu || 1);
+      }
+      if (stopping) return skip(inst, interrupted ? 'interrupted' : 'stopped after a failure (use --keep-going to run independent branches)');
+      return await runInWorker(inst, ev, upstream, device);
+    } finally {
+      release?.();
+      unlock(cache.layout, key);
+      heldLocks.delete(key);
+    }
+  };
+
+  const runInWorker = async (
+    inst: Instance,
+    ev: Extract<Evaluation, { state: 'run' }>,
+    upstream: Map<string, RunRecord>,
+    device: DeviceAssignment,
+  ): Promise<Outcome> => {
+    const { key } = ev;
+    const outDir = cache.layout.tmpPath('out');
+    const workDir = cache.layout.workDir(key);
+    mkdirSync(outDir, { recursive: true });
+    mkdirSync(workDir, { recursive: true });
+    const inputs: UpstreamInput[] = inst.deps.map((d) => {
+      const rec = upstream.get(d)!;
+      const up = plan.instances.get(d)!;
+      const files: Record<string, string> = {};
+      for (const [p, o] of Object.entries(rec.outputs)) files[p] = cache.objectPath(o.digest);
+      return { stage: up.stage, kind: up.kind, id: d, axes: up.axes, files };
+    });
+    const loaded = plan.kinds.get(inst.kind)!;
+    const ctx: WorkerContextData = {
+      id: inst.id,
+      stage: inst.stage,
+      kind: inst.kind,
+      axes: inst.axes,
+      params: inst.params,
+      inputs,
+      outDir,
+      workDir,
+      seed: inst.seed,
+      device,
+      pipelineDir: plan.dir,
+    };
+    const startedAt = new Date();
+    emit({ type: 'started', t: startedAt.getTime(), id: inst.id, stage: inst.stage, device, etaMs: keys.eta(inst, ev.previous) });
+    const logLines: string[] = [];
+    const addLog = (level: 'info' | 'warn', message: string): void => {
+      logLines.push(level === 'warn' ? `warning: ${message}` : message);
+      if (level === 'warn') warnings.push({ id: inst.id, message });
+      emit({ type: 'log', t: Date.now(), id: inst.id, stage: inst.stage, level, message });
+    };
+    const result = await new Promise<{ ok: true } | { ok: false; code: string; message: string; stack?: string }>((resolveRun) => {
+      const child = fork(WORKER, [], {
+        execArgv: ['--import', TSX],
+        cwd: plan.dir,
+        env: { ...process.env, CUDA_VISIBLE_DEVICES: device.type === 'gpu' ? device.id : '' },
+        stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+        serialization: 'advanced',
+      });
+      children.add(child);
+      let settled: { ok: true } | { ok: false; code: string; message: string; stack?: string } | undefined;
+      const pipeLines = (stream: NodeJS.ReadableStream | null, level: 'info' | 'warn'): void => {
+        let buf = '';
+        stream?.setEncoding('utf8');
+        stream?.on('data', (chunk: string) => {
+          buf += chunk;
+          let nl: number;
+          while ((nl = buf.indexOf('\n')) >= 0) {
+            addLog(level, buf.slice(0, nl));
+            buf = buf.slice(nl + 1);
+          }
+        });
+        stream?.on('end', () => {
+          if (buf) addLog(level, buf);
+        });
+      };
+      pipeLines(child.stdout, 'info');
+      pipeLines(child.stderr, 'info');
+      child.on('message', (raw) => {
+        const m = raw as FromWorker;
+        switch (m.type) {
+          case 'progress':
+            emit({ type: 'progress', t: Date.now(), id: inst.id, stage: inst.stage, progress: m.progress });
+            break;
+          case 'log':
+            addLog(m.level, m.message);
+            break;
+          case 'done':
+            settled = { ok: true };
+            break;
+          case 'failed':
+            settled = { ok: false, code: m.error.code, message: m.error.message, ...(m.error.stageError ? {} : { stack: m.error.stack }) };
+            break;
+          default: {
+            const never: never = m;
+            throw new Error(`unknown worker message ${JSON.stringify(never)}`);
+          }
+        }
+      });
+      child.on('error', (e) => {
+        settled ??= { ok: false, code: 'WORKER_ERROR', message: e.message };
+      });
+      child.on('exit', (code, signal) => {
+        children.delete(child);
+        if (interrupted) resolveRun({ ok: false, code: 'INTERRUPTED', message: 'interrupted' });
+        else resolveRun(settled ?? { ok: false, code: 'WORKER_DIED', message: `worker exited with ${signal ? `signal ${signal}` : `code ${code}`} before finishing` });
+      });
+      const msg: ToWorker = { type: 'run', moduleUrl: pathToFileURL(loaded.file).href, ctx };
+      child.send(msg);
+    });
+    const endedAt = new Date();
+    const durationMs = endedAt.getTime() - startedAt.getTime();
+    const log = logLines.join('\n') + (logLines.length ? '\n' : '');
+    if (!result.ok) {
+      rmSync(outDir, { recursive: true, force: true });
+      if (result.code === 'INTERRUPTED') return skip(inst, 'interrupted');
+      cache.writeFailure({
+        id: inst.id,
+        stage: inst.stage,
+        key,
+        error: { code: result.code, message: result.message, ...(result.stack ? { stack: result.stack } : {}) },
+        log,
+        device,
+        startedAt: startedAt.toISOString(),
+        endedAt: endedAt.toISOString(),
+        durationMs,
+      });
+      return fail(inst, result.code, result.message, durationMs, result.stack);
+    }
+    // Re-check external inputs: a data set edited during the run makes the outputs unattributable.
+    const moved: string[] = [];
+    for (const p of inst.externalPaths) {
+      keys.forgetExternal(p);
+      if (keys.externalDigest(p) !== ev.preimage.external[keys.label(p)]) moved.push(keys.label(p));
+    }
+    if (moved.length) {
+      rmSync(outDir, { recursive: true, force: true });
+      const message = `input changed while the stage ran: ${moved.join(', ')}; not recorded, run again`;
+      cache.writeFailure({ id: inst.id, stage: inst.stage, key, error: { code: 'INPUT_CHANGED', message }, log, device, startedAt: startedAt.toISOString(), endedAt: endedAt.toISOString(), durationMs });
+      return fail(inst, 'INPUT_CHANGED', message, durationMs);
+    }
+    const outputs = cache.publishDir(outDir);
+    const record: RunRecord = {
+      recordVersion: 1,
+      id: inst.id,
+      stage: inst.stage,
+      kind: inst.kind,
+      key,
+      preimage: ev.preimage,
+      outputs,
+      device,
+      startedAt: startedAt.toISOString(),
+      endedAt: endedAt.toISOString(),
+      durationMs,
+      log: log ? cache.putBytes(log) : null,
+      warnings: warnings.filter((w) => w.id === inst.id).map((w) => w.message),
+      host: hostname(),
+      pid: process.pid,
+    };
+    cache.writeRecord(record); // the commit point
+    rmSync(outDir, { recursive: true, force: true });
+    rmSync(workDir, { recursive: true, force: true });
+    counts.done++;
+    emit({ type: 'done', t: Date.now(), id: inst.id, stage: inst.stage, key, durationMs, device, outputs: Object.keys(outputs).length });
+    return { ok: true, outputs, record };
+  };
+
+  try {
+    await Promise.all(ordered.map((id) => task(id)));
+  } finally {
+    opts.signal?.removeEventListener('abort', onAbort);
+    for (const k of heldLocks) unlock(cache.layout, k);
+    cache.stat.save();
+  }
+  const durationMs = Date.now() - t0;
+  const summary: EngineEvent = { type: 'summary', t: Date.now(), counts, durationMs, warnings, interrupted };
+  emit(summary);
+  return { counts, interrupted, durationMs };
+}
+
+function killChild(c: ChildProcess): void {
+  try {
+    c.kill('SIGTERM');
+  } catch {
+    /* already gone */
+  }
+  setTimeout(() => {
+    if (c.exitCode === null && c.signalCode === null) {
+      try { c.kill('SIGKILL'); } catch { /* gone */ }
+    }
+  }, 3000).unref();
+}
+
+/** Re-exported for reporters that want to word reasons the same way. */
+export type { RunReason };
