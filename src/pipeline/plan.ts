@@ -9,6 +9,8 @@ export interface SourceLocation {
   file: string;
   line: number;
   col: number;
+  /** Length of the offending text on that line (for the caret underline); 1 when unknown. */
+  length?: number;
 }
 
 /** An edge declaration `needs:` of a stage on another stage. */
@@ -31,6 +33,7 @@ export interface StageDecl {
   kind: string;
   /** Axis name -> ordered values. */
   matrix: Record<string, AxisValue[]>;
+  /** Exclude rules with one value per axis (a rule written with lists is expanded into several). */
   exclude: Array<Record<string, AxisValue>>;
   needs: NeedDecl[];
   /** Raw params (may contain `${axis}` / `${axis.field}` references). */
@@ -75,7 +78,10 @@ export interface Plan {
   /** Absolute path of the artifact store (`cache:` key, default `<dir>/cache`). */
   cacheDir: string;
   seed: number;
+  /** Stages in declaration order. */
   stages: Map<string, StageDecl>;
+  /** Stage names in dependency order (ties in declaration order): the order instances follow. */
+  stageOrder: string[];
   /** Instances in a deterministic topological order. */
   instances: Map<string, Instance>;
   kinds: Map<string, LoadedKind>;
