@@ -1,0 +1,122 @@
+/**
+ * Stage `finetune`: one fine-tuning run of the study (protocol.md §2), dataset x source x
+ * freeze x fold. Training images are the preprocess rows with folds != k, the held-out
+ * (early-stopping and evaluation) images those with folds == k. The backbone starts from the
+ * matching `pretrain` upstream's weights, or from random init when the source has none
+ * (the "random init" column of Table 2). Outputs: weights.h5, history.csv, predictions.npy,
+ * labels.npy, predictions.csv, metrics.json, plus model.json naming the run for the tables.
+ */
+import { defineStage, StageError, type Json } from '../src/executor/contract.ts';
+import { describeBackendChoice } from '../src/ml/backend.ts';
+import { fileOf, inputsOfKind, loadPrepared, oneInputOfKind, splitByFold, writeModelInfo } from '../src/study/stage-io.ts';
+
+/** Parameters of `finetune`. */
+export interface FinetuneParams {
+  fold: number;
+  freeze: boolean;
+  init: string;
+  variant: string;
+  epochs: number;
+  lr: number;
+  batch: number;
+  patience: number;
+  headEpochs: number;
+  headLr: number;
+  headPatience: number;
+  augment: boolean;
+  flip: boolean;
+  dropout: number;
+  preprocess: string;
+}
+
+export default defineStage<FinetuneParams>({
+  kind: 'finetune',
+  doc: 'Fine-tune a ResNet classifier on one fold of a target (train: folds != k, held-out: folds == k), from the upstream pretrain weights or random init; optional freeze strategy (head first, then all layers).',
+  version: '1',
+  params: {
+    fold: { type: 'number', doc: 'Held-out fold k (1-based): train on folds != k, early-stop and evaluate on fold k', required: true, integer: true, min: 1 },
+    freeze: { type: 'boolean', doc: 'Freeze strategy: train the head with the backbone frozen first, then all layers', default: false },
+    init: { type: 'string', doc: 'auto: the pretrain upstream if there is one, else random; random / pretrained force one (pretrained fails without an upstream)', default: 'auto', enum: ['auto', 'random', 'pretrained'] },
+    variant: { type: 'string', doc: 'ResNet variant (must match the pretrain weights)', default: 'resnet50' },
+    epochs: { type: 'number', doc: 'Maximum epochs of the all-layers phase (paper: 200 with early stopping)', default: 200, integer: true, min: 0 },
+    lr: { type: 'number', doc: 'Adam learning rate of the all-layers phase (paper: 1e-5)', default: 1e-5, min: 0 },
+    batch: { type: 'number', doc: 'Batch size (paper: 128 at 112/96 px, 32 at 224 px)', default: 128, integer: true, min: 1 },
+    patience: { type: 'number', doc: 'Early-stopping patience on val_loss (paper: 3)', default: 3, integer: true, min: 0 },
+    headEpochs: { type: 'number', doc: 'Maximum epochs of the head-only phase when freeze is true', default: 200, integer: true, min: 0 },
+    headLr: { type: 'number', doc: 'Adam learning rate of the head-only phase (code: 1e-3)', default: 1e-3, min: 0 },
+    headPatience: { type: 'number', doc: 'Early-stopping patience of the head-only phase on val_acc (code: 2)', default: 2, integer: true, min: 0 },
+    augment: { type: 'boolean', doc: "Training augmentation (the study's rotation/shift/zoom/flip)", default: true },
+    flip: { type: 'boolean', doc: 'Horizontal flips in augmentation (the paper: false for chest)', default: true },
+    dropout: { type: 'number', doc: 'Dropout before the Dense head', default: 0.5, min: 0, max: 1 },
+    preprocess: { type: 'string', doc: 'Input normalisation (Keras preprocess_input mode; the study: caffe)', default: 'caffe', enum: ['caffe', 'tf', 'torch', 'none'] },
+  },
+  resources: { gpu: 1 },
+  codeDeps: ['src/ml', 'src/stats', 'src/study/stage-io.ts', 'src/data/npy.ts'],
+  runtimeKey(): Json {
+    const c = describeBackendChoice();
+    return { backend: c.backend, backendVersion: c.backendVersion, tfjs: c.tfjsVersion };
+  },
+  async run(ctx) {
+    const p = ctx.params;
+    const prepared = loadPrepared(oneInputOfKind(ctx.inputs, 'preprocess', ctx.id));
+    const sources = inputsOfKind(ctx.inputs, 'pretrain');
+    if (sources.length > 1) {
+      throw new StageError('FINETUNE_SOURCES', `${ctx.id} matched ${sources.length} pretrain instances (${sources.map((s) => s.id).join(', ')}); a fine-tuning run starts from one source`);
+    }
+    const source = sources[0];
+    if (p.init === 'pretrained' && !source) {
+      throw new StageError('FINETUNE_NO_SOURCE', `${ctx.id}: init is pretrained but no pretrain instance matched; check needs: and the source axis values`);
+    }
+    const usePretrained = source !== undefined && p.init !== 'random';
+    const { train, heldOut } = splitByFold(prepared, p.fold);
+    const classes = prepared.manifest.classes.length;
+    const [, h, w] = prepared.shape;
+    const { loadTf } = await import('../src/ml/backend.ts');
+    const { finetune } = await import('../src/ml/train/finetune.ts');
+    const { writeRunOutputs } = await import('../src/ml/train/outputs.ts');
+    const { tf } = await loadTf();
+    ctx.log(`${prepared.id}: ${train.shape[0]} training / ${heldOut.shape[0]} held-out images (fold ${p.fold}); init ${usePretrained ? `from ${source!.id}` : 'random'}`);
+    const result = await finetune(tf, {
+      model: {
+        variant: p.variant,
+        inputSize: [h, w],
+        classes,
+        init: usePretrained ? { kind: 'pretrain', path: fileOf(source!, 'weights.h5') } : { kind: 'random' },
+        dropout: p.dropout,
+      },
+      train,
+      val: heldOut,
+      params: {
+        lr: p.lr,
+        batchSize: p.batch,
+        maxEpochs: p.epochs,
+        patience: p.patience,
+        freeze: p.freeze,
+        headPhase: { lr: p.headLr, patience: p.headPatience, maxEpochs: p.headEpochs },
+        augment: p.augment ? {} : false,
+        flip: p.flip,
+        preprocess: p.preprocess as 'caffe',
+        seed: ctx.seed,
+      },
+      workDir: ctx.workDir,
+      onProgress: (x) => ctx.progress(x),
+      signal: ctx.signal,
+      log: (m) => ctx.log(m),
+    });
+    const target = ctx.axes.dataset === undefined ? prepared.manifest.dataset : String(ctx.axes.dataset);
+    const sourceName = ctx.axes.source === undefined ? (usePretrained ? null : 'random') : String(ctx.axes.source);
+    await writeRunOutputs(ctx.outDir, result, {
+      classNames: prepared.manifest.classes,
+      extraMetrics: { dataset: target, source: sourceName, freeze: p.freeze, fold: p.fold, init: usePretrained ? source!.id : 'random' },
+    });
+    writeModelInfo(ctx.outDir, { variant: p.variant, inputSize: [h, w], classes }, {
+      role: 'finetuned',
+      init: usePretrained ? 'pretrained' : 'random',
+      source: sourceName,
+      target,
+      freeze: p.freeze,
+      fold: p.fold,
+    });
+    ctx.log(`AUC ${result.metrics.auc ?? 'n/a'}, accuracy ${result.metrics.accuracy.toFixed(3)}, best epoch ${result.metrics.bestEpoch ?? '-'} of ${result.metrics.epochs}`);
+  },
+});
