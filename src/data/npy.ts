@@ -33,13 +33,12 @@ function dtypeOf(data: NpyData, bool: boolean): NpyDtype {
   return '<i8';
 }
 
-/** Serialise an array to .npy bytes (format 1.0; header padded to a multiple of 64). */
-export function encodeNpy(data: NpyData, shape: readonly number[], opts: { bool?: boolean } = {}): Buffer {
-  const count = shape.reduce((a, b) => a * b, 1);
-  if (count !== data.length) {
-    throw new RangeError(`npy: shape [${shape.join(', ')}] holds ${count} values but data has ${data.length}`);
-  }
-  const descr = dtypeOf(data, opts.bool === true);
+/**
+ * The .npy header (magic, version 1.0, dict padded to a multiple of 64) for an array of
+ * `descr` and `shape`; the raw C-order data follows it. Lets big arrays be written from a
+ * preallocated buffer without concatenating them with the header.
+ */
+export function encodeNpyHeader(descr: NpyDtype, shape: readonly number[]): Buffer {
   const shapeText = shape.length === 1 ? `(${shape[0]},)` : `(${shape.join(', ')})`;
   let header = `{'descr': '${descr}', 'fortran_order': False, 'shape': ${shapeText}, }`;
   const unpadded = MAGIC.length + 2 + 2 + header.length + 1;
@@ -49,8 +48,17 @@ export function encodeNpy(data: NpyData, shape: readonly number[], opts: { bool?
   head[6] = 1;
   head[7] = 0;
   head.writeUInt16LE(header.length, 8);
+  return Buffer.concat([head, Buffer.from(header, 'latin1')]);
+}
+
+/** Serialise an array to .npy bytes (format 1.0; header padded to a multiple of 64). */
+export function encodeNpy(data: NpyData, shape: readonly number[], opts: { bool?: boolean } = {}): Buffer {
+  const count = shape.reduce((a, b) => a * b, 1);
+  if (count !== data.length) {
+    throw new RangeError(`npy: shape [${shape.join(', ')}] holds ${count} values but data has ${data.length}`);
+  }
   const body = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
-  return Buffer.concat([head, Buffer.from(header, 'latin1'), body]);
+  return Buffer.concat([encodeNpyHeader(dtypeOf(data, opts.bool === true), shape), body]);
 }
 
 /** Write an array as a .npy file. */

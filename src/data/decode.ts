@@ -1,0 +1,90 @@
+/**
+ * Image decoding to 8-bit RGB as the study's loader sees images (PIL `convert('RGB')`):
+ * grayscale replicated to three channels, alpha dropped, 16-bit samples scaled to 8 bits
+ * (v >> 8, where PIL would clip), palette expanded. JPEG, PNG, TIFF (and WebP/GIF) through
+ * sharp; BMP through our own decoder because sharp has no BMP input. sharp is imported lazily.
+ */
+import { readFile } from 'node:fs/promises';
+import { BmpError, decodeBmp, isBmp } from './bmp.ts';
+import { dataError, type RawImage } from './types.ts';
+
+/** The sharp factory function (the module's default export). */
+export type Sharp = (typeof import('sharp'))['default'];
+let sharpModule: Promise<Sharp> | undefined;
+
+/** The sharp module, loaded once on first use (heavy native library). */
+export function loadSharp(): Promise<Sharp> {
+  sharpModule ??= import('sharp').then((m) => m.default);
+  return sharpModule;
+}
+
+/** Decode an image file to RGB; a file sharp or the BMP decoder rejects is DATA_BAD_IMAGE naming it. */
+export async function decodeImageFile(file: string): Promise<RawImage> {
+  let buf: Buffer;
+  try {
+    buf = await readFile(file);
+  } catch (e) {
+    throw dataError('DATA_BAD_IMAGE', `${file}: cannot read file: ${(e as Error).message}`);
+  }
+  return decodeImageBuffer(buf, file);
+}
+
+/** Decode image bytes to RGB; `source` names the file in errors. */
+export async function decodeImageBuffer(buf: Buffer, source: string): Promise<RawImage> {
+  if (isBmp(buf)) {
+    try {
+      return decodeBmp(buf);
+    } catch (e) {
+      if (e instanceof BmpError) throw dataError('DATA_BAD_IMAGE', `${source}: unreadable BMP: ${e.message}`);
+      throw e;
+    }
+  }
+  const sharp = await loadSharp();
+  try {
+    const { data, info } = await sharp(buf, { failOn: 'error', limitInputPixels: false })
+      .removeAlpha()
+      .toColourspace('srgb')
+      .raw({ depth: 'uchar' })
+      .toBuffer({ resolveWithObject: true });
+    if (info.channels !== 3) throw new Error(`decoded to ${info.channels} channels, expected 3`);
+    return { data: new Uint8Array(data.buffer, data.byteOffset, data.length), width: info.width, height: info.height, channels: 3 };
+  } catch (e) {
+    throw dataError('DATA_BAD_IMAGE', `${source}: unreadable image: ${(e as Error).message}`);
+  }
+}
+
+/** Header-only check (format and size) with sharp metadata or the BMP header, for `dag data check`. */
+export async function probeImageFile(file: string): Promise<{ format: string; width: number; height: number }> {
+  let buf: Buffer;
+  try {
+    buf = await readFile(file);
+  } catch (e) {
+    throw dataError('DATA_BAD_IMAGE', `${file}: cannot read file: ${(e as Error).message}`);
+  }
+  if (isBmp(buf)) {
+    const img = await decodeImageBuffer(buf, file);
+    return { format: 'bmp', width: img.width, height: img.height };
+  }
+  const sharp = await loadSharp();
+  try {
+    const m = await sharp(buf, { failOn: 'error', limitInputPixels: false }).metadata();
+    if (!m.width || !m.height || !m.format) throw new Error('no image size in header');
+    return { format: m.format, width: m.width, height: m.height };
+  } catch (e) {
+    throw dataError('DATA_BAD_IMAGE', `${file}: unreadable image header: ${(e as Error).message}`);
+  }
+}
+
+/** Expand a 1-channel image to 3 channels (synthetic grayscale families). */
+export function toRgb(img: RawImage): RawImage {
+  if (img.channels === 3) return img;
+  const n = img.width * img.height;
+  const out = new Uint8Array(n * 3);
+  for (let i = 0; i < n; i++) {
+    const v = img.data[i]!;
+    out[i * 3] = v;
+    out[i * 3 + 1] = v;
+    out[i * 3 + 2] = v;
+  }
+  return { data: out, width: img.width, height: img.height, channels: 3 };
+}

@@ -1,0 +1,60 @@
+/**
+ * Stage kind `preprocess`: one data set in, the arrays every later stage reads out
+ * (images.npy uint8 [N,H,W,3], labels.npy, folds.npy 1..K, groups.npy, index.csv,
+ * manifest.json, thumbnails.png). A thin adapter over src/data; sharp loads lazily in run().
+ */
+import { defineStage, type StageContext } from '../src/executor/contract.ts';
+
+const ADAPTERS = ['chest', 'breast', 'thyroid', 'mammograms', 'knee', 'pcam', 'isic', 'folder', 'csv', 'synthetic'] as const;
+
+export default defineStage({
+  kind: 'preprocess',
+  doc:
+    'Reads a data set through an adapter (chest, breast, thyroid, mammograms, knee, pcam, isic, folder, csv, synthetic), ' +
+    'assigns folds (GroupKFold on patient ids, seeded StratifiedKFold otherwise, or the paper repository fold CSVs), ' +
+    'decodes and resizes every image without cropping (nearest by default, as Keras) and writes images.npy, labels.npy, ' +
+    'folds.npy, groups.npy, index.csv, manifest.json and thumbnails.png.',
+  version: '1',
+  codeDeps: ['src/data', 'src/stats/folds.ts', 'src/stats/rng.ts', 'src/study/csv.ts'],
+  resources: { cpu: 1 },
+  params: {
+    adapter: { type: 'string', doc: 'Layout reader of the download (see docs/data.md).', enum: ADAPTERS, required: true },
+    root: { type: 'path', doc: 'Folder of the download in the adapter\'s layout; not used by synthetic.', mustExist: 'dir' },
+    size: { type: 'any', doc: 'Output size: N for N x N, or [height, width]. Default 224.', default: 224 },
+    folds: { type: 'number', doc: 'Number of folds K; folds.npy holds 1..K.', default: 5, integer: true, min: 2 },
+    splits: { type: 'path', doc: 'Folder of the paper repository\'s val_fold{k}.csv (and test_fold{k}.csv) files; folds are read instead of computed.', mustExist: 'dir' },
+    resize: { type: 'string', doc: 'Resampling: nearest (PIL/Keras pixel-centre rule, the study\'s), bilinear or lanczos.', enum: ['nearest', 'bilinear', 'lanczos'], default: 'nearest' },
+    on_bad_image: { type: 'string', doc: 'error: stop at the first unreadable image, naming it; skip: leave it out and list it in manifest.json.', enum: ['error', 'skip'], default: 'error' },
+    subset: { type: 'number', doc: 'Keep a seeded random subset of this many images (pcam-small: 10000).', integer: true, min: 1 },
+    subset_seed: { type: 'number', doc: 'Seed of the subset draw (default 22, the study\'s random_state; our generator is not numpy\'s).', default: 22, integer: true },
+    fold_seed: { type: 'number', doc: 'Seed of the stratified fold shuffle (default 2, the study\'s random_state).', default: 2, integer: true },
+    class_names: { type: 'array', doc: 'Declared class names; an image with another label is an error (csv / folder adapters).', items: { type: 'string', doc: 'class name' } },
+    thumbnails_per_class: { type: 'number', doc: 'Images per class in thumbnails.png.', default: 6, integer: true, min: 1 },
+    csv_file: { type: 'string', doc: 'csv adapter: label table, relative to root (default labels.csv).' },
+    path_column: { type: 'string', doc: 'csv adapter: column holding the image path relative to root (default path).' },
+    label_column: { type: 'string', doc: 'csv adapter: column holding the class name (default class).' },
+    group_column: { type: 'string', doc: 'csv adapter: optional column holding the patient id; folds are then grouped.' },
+    group_regex: { type: 'string', doc: 'folder adapter: regex on file names whose first capture group is the patient id.' },
+    knee_labels: { type: 'string', doc: 'knee adapter: mrnet (validation meniscus labels from valid-meniscus.csv, correct) or study-code (from valid-abnormal.csv, the study code\'s bug).', enum: ['mrnet', 'study-code'], default: 'mrnet' },
+    family: { type: 'string', doc: 'synthetic: blobs, radiology or natural.', enum: ['blobs', 'radiology', 'natural'], default: 'blobs' },
+    classes: { type: 'number', doc: 'synthetic: number of classes.', default: 2, integer: true, min: 2 },
+    count: { type: 'number', doc: 'synthetic: number of images.', default: 200, integer: true, min: 1 },
+    image_size: { type: 'any', doc: 'synthetic: generated size N or [h, w] before resizing (default: size).' },
+    difficulty: { type: 'number', doc: 'synthetic: 0 (easy) .. 1 (hard); lowers signal contrast and flips 25 % x difficulty of the labels.', default: 0.5, min: 0, max: 1 },
+    per_patient: { type: 'number', doc: 'synthetic: images per synthetic patient (0: no groups, stratified folds).', default: 0, integer: true, min: 0 },
+    synthetic_seed: { type: 'number', doc: 'synthetic: generator seed (default 0).', default: 0, integer: true },
+    batch: { type: 'number', doc: 'Ignored here; data-set collections carry the training batch size for later stages.', integer: true, min: 1 },
+  },
+  async run(ctx: StageContext) {
+    const { runPreprocess } = await import('../src/data/preprocess.ts');
+    const dataset = typeof ctx.axes.dataset === 'string' ? ctx.axes.dataset : String(ctx.params.adapter);
+    await runPreprocess(ctx.params as never, {
+      outDir: ctx.outDir,
+      dataset,
+      progress: (p) => ctx.progress(p),
+      log: (m) => ctx.log(m),
+      warn: (m) => ctx.warn(m),
+      signal: ctx.signal,
+    });
+  },
+});
