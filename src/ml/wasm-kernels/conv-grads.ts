@@ -163,6 +163,47 @@ export function makeConvGradKernels(tf: Tf): { backpropInput: KernelFn; backprop
         backend.disposeData(part.dataId);
         return dx;
       }
+      if (g.sh > 1 || g.sw > 1) {
+        // Strided: col2im. cols [rows, k] = dy [rows, cout] x W^T [cout, k] costs
+        // the forward FLOPs (a dilated-dy convolution would cost stride^2 times
+        // more, mostly multiplying zeros); then scatter-add each patch into dx.
+        const rows = g.n * g.oh * g.ow;
+        const k = g.kh * g.kw * g.cin;
+        const wK = alloc(backend, [1, g.cout, k]);
+        transpose2d(view(backend, filter), view(backend, wK), k, g.cout);
+        const dy3 = { dataId: dy.dataId, shape: [1, rows, g.cout], dtype: 'float32' };
+        const cols = batchMatMul({ inputs: { a: dy3, b: wK }, backend, attrs: { transposeA: false, transposeB: false } });
+        backend.disposeData(wK.dataId);
+        const dx = alloc(backend, [g.n, g.h, g.w, g.cin]);
+        const src = view(backend, cols);
+        const dst = view(backend, dx);
+        dst.fill(0);
+        const cin = g.cin;
+        for (let b = 0; b < g.n; b++) {
+          for (let i = 0; i < g.oh; i++) {
+            for (let j = 0; j < g.ow; j++) {
+              let so = ((b * g.oh + i) * g.ow + j) * k;
+              for (let p = 0; p < g.kh; p++) {
+                const r = i * g.sh + p - g.padTop;
+                if (r < 0 || r >= g.h) {
+                  so += g.kw * cin;
+                  continue;
+                }
+                for (let q = 0; q < g.kw; q++) {
+                  const c = j * g.sw + q - g.padLeft;
+                  if (c >= 0 && c < g.w) {
+                    const dO = ((b * g.h + r) * g.w + c) * cin;
+                    for (let t = 0; t < cin; t++) dst[dO + t]! += src[so + t]!;
+                  }
+                  so += cin;
+                }
+              }
+            }
+          }
+        }
+        backend.disposeData(cols.dataId);
+        return dx;
+      }
       // General case: stride-1 'valid' convolution over dy placed on a zero grid
       // with stride spacing and a (K-1-pad) border: dx[h] = sum_j dyP[h+j] * Wflip[j].
       const hp = g.h + g.kh - 1;

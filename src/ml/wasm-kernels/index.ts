@@ -4,8 +4,12 @@
  */
 import type { Tf } from '../backend.ts';
 import { makeConvGradKernels } from './conv-grads.ts';
+import { makeLayoutKernels } from './layout-kernels.ts';
 
 const registered = new WeakSet<object>();
+
+/** Kernels replaced or added on the wasm backend. */
+export const KERNEL_NAMES = ['Conv2DBackpropInput', 'Conv2DBackpropFilter', 'Tile', 'Sum', 'Mean'] as const;
 
 /**
  * Registers this project's wasm kernels on `tf`'s kernel registry and returns
@@ -13,19 +17,26 @@ const registered = new WeakSet<object>();
  * registered (it captures the backend's own Conv2D and BatchMatMul kernels).
  */
 export function registerWasmKernels(tf: Tf): readonly string[] {
-  const names = ['Conv2DBackpropInput', 'Conv2DBackpropFilter'];
-  if (registered.has(tf)) return names;
+  if (registered.has(tf)) return KERNEL_NAMES;
+  // Build every replacement first: they capture the built-in kernels they fall back on.
   const { backpropInput, backpropFilter } = makeConvGradKernels(tf);
-  const kernels = { Conv2DBackpropInput: backpropInput, Conv2DBackpropFilter: backpropFilter };
-  for (const name of names) {
+  const layout = makeLayoutKernels(tf);
+  const kernels: Record<(typeof KERNEL_NAMES)[number], unknown> = {
+    Conv2DBackpropInput: backpropInput,
+    Conv2DBackpropFilter: backpropFilter,
+    Tile: layout.Tile,
+    Sum: layout.Sum,
+    Mean: layout.Mean,
+  };
+  for (const name of KERNEL_NAMES) {
     // registerKernel refuses to overwrite silently: drop the built-in first.
     if (tf.getKernel(name, 'wasm') !== undefined) tf.unregisterKernel(name, 'wasm');
     tf.registerKernel({
       kernelName: name,
       backendName: 'wasm',
-      kernelFunc: kernels[name as keyof typeof kernels] as unknown as Parameters<Tf['registerKernel']>[0]['kernelFunc'],
+      kernelFunc: kernels[name] as Parameters<Tf['registerKernel']>[0]['kernelFunc'],
     });
   }
   registered.add(tf);
-  return names;
+  return KERNEL_NAMES;
 }

@@ -1,0 +1,117 @@
+/**
+ * Speed of the TensorFlow.js runtime on the study's network: images/second for
+ * inference and for one training step (forward + backward + Adam update), plus
+ * per-kernel timings of the convolution gradients. Prints figures; asserts nothing.
+ *
+ *   node --import tsx bench/resnet.ts [--variant resnet50] [--size 112] [--batch 8]
+ *        [--steps 5] [--warmup 2] [--threads 1] [--backend auto] [--kernels-only] [--no-kernels]
+ *
+ * Medians over `--steps` timed runs after `--warmup` untimed ones.
+ */
+import { loadTf, type BackendPreference, type Tf } from '../src/ml/backend.ts';
+import { buildResNet } from '../src/ml/resnet.ts';
+
+function arg(name: string, fallback: string): string {
+  const i = process.argv.indexOf(`--${name}`);
+  const v = i >= 0 ? process.argv[i + 1] : undefined;
+  return v ?? fallback;
+}
+const flag = (name: string): boolean => process.argv.includes(`--${name}`);
+
+const variant = arg('variant', 'resnet50');
+const size = Number(arg('size', '112'));
+const batch = Number(arg('batch', '8'));
+const steps = Number(arg('steps', '5'));
+const warmup = Number(arg('warmup', '2'));
+const threads = Number(arg('threads', '1'));
+const prefer = arg('backend', 'auto') as BackendPreference;
+
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 === 1 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+};
+
+/** Median milliseconds of `fn` (which must return tensors to read back and dispose). */
+async function timeIt(tf: Tf, fn: () => unknown, reps: number, warm: number): Promise<number> {
+  const times: number[] = [];
+  for (let i = 0; i < warm + reps; i++) {
+    const t0 = performance.now();
+    const out = fn();
+    const ts = (Array.isArray(out) ? out : [out]) as import('@tensorflow/tfjs').Tensor[];
+    for (const t of ts) await t.data();
+    const dt = performance.now() - t0;
+    tf.dispose(ts);
+    if (i >= warm) times.push(dt);
+  }
+  return median(times);
+}
+
+async function kernels(tf: Tf): Promise<void> {
+  const cases: { name: string; x: [number, number, number, number]; w: [number, number, number, number]; s: number; pad: 'same' | 'valid' }[] = [
+    { name: '3x3 s1 64->64 @56 (issue case)', x: [batch, 56, 56, 64], w: [3, 3, 64, 64], s: 1, pad: 'same' },
+    { name: '7x7 s2 3->64 @112 (stem)', x: [batch, 112, 112, 3], w: [7, 7, 3, 64], s: 2, pad: 'same' },
+    { name: '1x1 s1 64->256 @28', x: [batch, 28, 28, 64], w: [1, 1, 64, 256], s: 1, pad: 'valid' },
+    { name: '1x1 s2 256->128 @28', x: [batch, 28, 28, 256], w: [1, 1, 256, 128], s: 2, pad: 'valid' },
+  ];
+  console.log('\nper-kernel medians (ms):');
+  for (const c of cases) {
+    const x = tf.randomNormal(c.x) as import('@tensorflow/tfjs').Tensor4D;
+    const w = tf.randomNormal(c.w) as import('@tensorflow/tfjs').Tensor4D;
+    const y = tf.conv2d(x, w, c.s, c.pad);
+    const dy = tf.randomNormal(y.shape) as import('@tensorflow/tfjs').Tensor4D;
+    const fwd = await timeIt(tf, () => tf.conv2d(x, w, c.s, c.pad), steps, warmup);
+    const bi = await timeIt(tf, () => tf.conv2dTranspose(dy, w, c.x, c.s, c.pad), steps, warmup);
+    const bfShape = c.w;
+    const bf = await timeIt(
+      tf,
+      () => tf.engine().runKernel('Conv2DBackpropFilter', { x, dy }, { strides: c.s, pad: c.pad, dataFormat: 'NHWC', filterShape: bfShape }),
+      steps,
+      warmup,
+    );
+    console.log(`  ${c.name.padEnd(32)} forward ${fwd.toFixed(1).padStart(7)}  backprop-input ${bi.toFixed(1).padStart(7)}  backprop-filter ${bf.toFixed(1).padStart(7)}`);
+    tf.dispose([x, w, y, dy]);
+  }
+}
+
+async function network(tf: Tf): Promise<void> {
+  const model = buildResNet(tf, { variant, inputShape: [size, size, 3], seed: 1 });
+  const head = tf.layers.dense({ units: 1, kernelInitializer: 'zeros' });
+  const headVars = (() => {
+    head.build([null, model.outputs[0]!.shape[1]!]);
+    return head.trainableWeights.map((w) => w.read() as import('@tensorflow/tfjs').Variable);
+  })();
+  const x = tf.randomNormal([batch, size, size, 3]);
+  const labels = tf.tensor2d(Array.from({ length: batch }, (_, i) => i % 2), [batch, 1]);
+  const infer = await timeIt(tf, () => model.predict(x, { batchSize: batch }), steps, warmup);
+  console.log(`\n${variant}@${size} batch ${batch}: inference ${(batch / (infer / 1000)).toFixed(2)} images/s (${infer.toFixed(0)} ms/batch)`);
+  const optimizer = tf.train.adam(1e-4);
+  const vars = [...model.trainableWeights.map((w) => w.read() as import('@tensorflow/tfjs').Variable), ...headVars];
+  const train = await timeIt(
+    tf,
+    () => {
+      const loss = optimizer.minimize(
+        () => {
+          const feats = model.apply(x, { training: true }) as import('@tensorflow/tfjs').Tensor;
+          const p = head.apply(feats) as import('@tensorflow/tfjs').Tensor;
+          return tf.losses.sigmoidCrossEntropy(labels, p) as import('@tensorflow/tfjs').Scalar;
+        },
+        true,
+        vars,
+      );
+      return loss ?? tf.scalar(0);
+    },
+    Math.max(3, Math.ceil(steps / 2)),
+    Math.min(warmup, 1),
+  );
+  console.log(`${variant}@${size} batch ${batch}: training ${(batch / (train / 1000)).toFixed(2)} images/s (${train.toFixed(0)} ms/step, forward+backward+Adam)`);
+  tf.dispose([x, labels]);
+}
+
+const rt = await loadTf({ prefer, threads });
+const { tf } = rt;
+console.log(
+  `backend ${rt.backend} (${rt.info.backendVersion}), tfjs ${rt.info.tfjsVersion}, wasm simd ${String(rt.info.wasmSimd)}, threads ${String(rt.info.wasmThreads)}, node ${process.version}`,
+);
+if (!flag('no-kernels')) await kernels(tf);
+if (!flag('kernels-only')) await network(tf);
