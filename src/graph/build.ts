@@ -48,7 +48,9 @@ export interface StageLike {
 export function stageGraphFromDecls(stages: Iterable<StageLike>, instanceCounts?: ReadonlyMap<string, number>): StageGraph {
   const g: StageGraph = new DirectedGraph<StageNodeAttrs, StageEdgeAttrs>({ allowSelfLoops: true });
   const list = [...stages];
-  list.forEach((s, index) => g.addNode(s.name, { kind: s.kind ?? '?', index, instances: instanceCounts?.get(s.name) ?? 0 }));
+  list.forEach((s, index) => {
+    if (!g.hasNode(s.name)) g.addNode(s.name, { kind: s.kind ?? '?', index, instances: instanceCounts?.get(s.name) ?? 0 });
+  });
   for (const s of list) {
     for (const need of s.needs) {
       if (!g.hasNode(need.stage)) continue;

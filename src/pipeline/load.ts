@@ -41,13 +41,17 @@ interface Point {
   axes: Record<string, AxisValue>;
 }
 
-/** Cartesian product of the axes in declaration order (last axis varies fastest), minus excludes. */
-function expandStage(st: RawStage, diag: Diagnostics): Point[] {
+/**
+ * Cartesian product of the axes in declaration order (last axis varies fastest), minus
+ * excludes. With `diag` undefined nothing is reported (used for incomplete stages).
+ */
+function expandStage(st: RawStage, diag: Diagnostics | undefined): Point[] {
   const order = st.axes.map((a) => a.name);
   const rules = st.excludes.map((r) => ({
     rule: [...r.rule].map(([axis, v]) => ({ axis, set: new Set(v.values.map(formatAxisValue)) })),
     hits: 0,
     loc: r.loc,
+    broken: r.broken === true,
   }));
   const points: Point[] = [];
   const cur: Record<string, AxisValue> = {};
@@ -70,8 +74,9 @@ function expandStage(st: RawStage, diag: Diagnostics): Point[] {
     }
   };
   rec(0);
+  if (diag === undefined) return points;
   for (const r of rules) {
-    if (r.hits === 0 && r.rule.length > 0) diag.warn('EXCLUDE_MATCHES_NOTHING', `this exclude rule of stage '${st.name}' removes no instance`, r.loc);
+    if (r.hits === 0 && r.rule.length > 0 && !r.broken) diag.warn('EXCLUDE_MATCHES_NOTHING', `this exclude rule of stage '${st.name}' removes no instance`, r.loc);
   }
   if (points.length === 0) {
     diag.warn('EMPTY_STAGE', `stage '${st.name}' has no instances (an axis has no values, or every combination is excluded)`, st.loc);
@@ -98,15 +103,18 @@ function checkReferences(raw: RawPipeline, kinds: ReadonlyMap<string, LoadedKind
       const known = [...kinds.keys()].sort();
       diag.error('UNKNOWN_KIND', `unknown stage kind '${st.kind}' in stage '${st.name}'${didYouMean(st.kind, known)} (known kinds: ${known.join(', ') || 'none'})`, st.kindLoc);
     }
-    for (const ex of st.excludes) checkFilter(diag, ex.rule, st.axes, `exclude rule of stage '${st.name}'`, st.name);
+    for (const ex of st.excludes) {
+      if (!checkFilter(diag, ex.rule, st.axes, `exclude rule of stage '${st.name}'`, st.name, st.brokenAxes)) ex.broken = true;
+    }
     for (const need of st.needs) {
       const up = byName.get(need.stage);
       if (up === undefined) {
         diag.error('UNKNOWN_STAGE', `stage '${st.name}' needs unknown stage '${need.stage}'${didYouMean(need.stage, byName.keys())}`, need.stageLoc);
         continue;
       }
-      checkFilter(diag, need.where, up.axes, `'where' of need '${need.stage}' of stage '${st.name}'`, up.name);
+      if (!checkFilter(diag, need.where, up.axes, `'where' of need '${need.stage}' of stage '${st.name}'`, up.name, up.brokenAxes)) need.filterBroken = true;
       for (const [from, { to, nameLoc, toLoc }] of need.as) {
+        if (up.brokenAxes.has(from) || st.brokenAxes.has(to)) continue;
         if (!up.axes.some((a) => a.name === from)) {
           diag.error('UNKNOWN_AXIS', `'as' of need '${need.stage}' of stage '${st.name}': stage '${up.name}' has no axis '${from}'${didYouMean(from, up.axes.map((a) => a.name))}`, nameLoc);
         }
@@ -124,12 +132,15 @@ function checkCycles(raw: RawPipeline, diag: Diagnostics): boolean {
   const cycles = findStageCycles(graph);
   for (const c of cycles) {
     const chain = [...c.stages, c.stages[0]].join(' -> ');
-    const first = c.edges[0]!;
+    const [first, ...rest] = c.edges;
+    if (first === undefined) continue;
     diag.error(
       'CYCLE',
-      c.stages.length === 1 ? `stage '${first.stage}' needs itself` : `stages form a cycle through 'needs': ${chain} (each needs the next)`,
+      c.stages.length === 1
+        ? `stage '${first.stage}' needs itself`
+        : `stages form a cycle through 'needs': ${chain}; '${first.stage}' needs '${first.needs}' here`,
       first.loc,
-      c.edges.map((e) => ({ message: `'${e.stage}' needs '${e.needs}' here`, loc: e.loc })),
+      rest.map((e) => ({ message: `'${e.stage}' needs '${e.needs}' here`, loc: e.loc })),
     );
   }
   return cycles.length > 0;
@@ -172,7 +183,7 @@ function matchNeeds(raw: RawPipeline, points: ReadonlyMap<string, Point[]>, diag
           matched++;
         }
       });
-      if (matched === 0) {
+      if (matched === 0 && need.filterBroken !== true) {
         const on = shared.length > 0 ? ` on the shared axes (${shared.map(([u, d]) => (u === d ? u : `${u} as ${d}`)).join(', ')})` : '';
         const filt = need.where.size > 0 ? ' after the where filter' : '';
         diag.error('NEED_MATCHES_NOTHING', `need '${need.stage}' of stage '${st.name}' matches no instance: no '${need.stage}' instance${filt} agrees with any '${st.name}' instance${on}`, need.loc);
@@ -224,7 +235,13 @@ export async function loadPipeline(file: string, opts: LoadPipelineOptions = {})
   const doc = parseDocument(text, { keepSourceTokens: true, lineCounter: lines, prettyErrors: false, uniqueKeys: true });
   const src = new SourceFile(file, text, lines, doc);
   for (const e of doc.errors) {
-    diag.error(e.code === 'DUPLICATE_KEY' ? 'DUPLICATE_KEY' : 'YAML_SYNTAX', e.message.split('\n')[0] ?? e.message, src.at(e.pos[0], Math.max(1, e.pos[1] - e.pos[0])));
+    const loc = src.at(e.pos[0], Math.max(1, e.pos[1] - e.pos[0]));
+    if (e.code === 'DUPLICATE_KEY') {
+      const key = /^[^\s:]+/.exec(text.slice(e.pos[0]))?.[0] ?? '';
+      diag.error('DUPLICATE_KEY', `duplicate key '${key}': keys must be unique within a map`, loc);
+    } else {
+      diag.error('YAML_SYNTAX', e.message.split('\n')[0] ?? e.message, loc);
+    }
   }
   for (const w of doc.warnings) diag.warn('YAML_WARNING', w.message.split('\n')[0] ?? w.message, src.at(w.pos[0]));
 
@@ -241,9 +258,10 @@ export async function loadPipeline(file: string, opts: LoadPipelineOptions = {})
   const resolved = new Map<string, { params: Record<string, Json>; externalPaths: string[] }>();
   const pathCache = new Map<string, string | null>();
   for (const st of raw.stages) {
-    if (st.incomplete) continue;
-    const pts = expandStage(st, diag);
-    points.set(st.name, pts);
+    // An incomplete stage (bad matrix) is expanded over its readable axes only to check its
+    // params; it takes no part in matching, and reference errors there would be follow-ups.
+    const pts = expandStage(st, st.incomplete ? undefined : diag);
+    if (!st.incomplete) points.set(st.name, pts);
     const kind = st.kind === undefined ? undefined : kinds.get(st.kind);
     if (kind === undefined) continue;
     const rawParams: Record<string, Json> = {};
@@ -253,6 +271,7 @@ export async function loadPipeline(file: string, opts: LoadPipelineOptions = {})
       const scope: ParamScope = { stage: st, axes: p.axes, axisByName, collections: raw.collections };
       const r = resolveParams(rawParams, kind.kind.params, scope, dir);
       for (const issue of r.issues) {
+        if (st.incomplete && issue.code === 'BAD_REFERENCE') continue;
         const where = locateParam(src, st, issue.path, scope);
         const msg = `stage '${st.name}' (kind ${st.kind}): ${issue.message}${where.via !== undefined ? ` (value from \${${where.via}})` : ''}`;
         const sev = issue.severity ?? 'error';

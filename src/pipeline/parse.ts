@@ -59,6 +59,8 @@ export interface RawAxis extends LocatedValues {
 /** One `exclude` rule: axis -> values (any of). */
 export interface RawExclude {
   loc: SourceLocation;
+  /** Set when the rule names unknown axes or values (so "removes nothing" is not reported too). */
+  broken?: boolean;
   rule: Map<string, LocatedValues & { nameLoc: SourceLocation }>;
 }
 
@@ -70,6 +72,8 @@ export interface RawNeed {
   where: Map<string, LocatedValues & { nameLoc: SourceLocation }>;
   /** Upstream axis -> downstream axis. */
   as: Map<string, { to: string; nameLoc: SourceLocation; toLoc: SourceLocation }>;
+  /** Set when `where` names unknown axes or values (so "matches nothing" is not reported too). */
+  filterBroken?: boolean;
 }
 
 /** One stage as written. */
@@ -94,6 +98,8 @@ export interface RawStage {
    * is not expanded, so its problems are not followed by a cascade of follow-up errors.
    */
   incomplete: boolean;
+  /** Axes whose values could not be read; filters naming them are not reported again. */
+  brokenAxes: Set<string>;
 }
 
 /** The whole file after the shape checks. */
@@ -186,6 +192,8 @@ export function parseRaw(src: SourceFile, diag: Diagnostics): RawPipeline {
   }
   for (const e of entriesOf(stagesMap)) {
     const loc = src.of(e.keyNode, stagesKeyLoc);
+    // A repeated stage name is already reported by the YAML parser (DUPLICATE_KEY).
+    if (raw.stages.some((s) => s.name === e.key)) continue;
     if (!NAME_RE.test(e.key)) {
       diag.error('BAD_NAME', `stage name '${e.key}' must start with a letter or _ and hold only letters, digits, _ and -`, loc);
       continue;
@@ -449,6 +457,7 @@ function parseStage(src: SourceFile, diag: Diagnostics, raw: RawPipeline, name: 
     paramNodes: new Map(),
     resources: {},
     incomplete: false,
+    brokenAxes: new Set(),
   };
   let excludeNode: { node: unknown; loc: SourceLocation } | undefined;
   for (const e of entriesOf(m)) {
@@ -486,7 +495,10 @@ function parseStage(src: SourceFile, diag: Diagnostics, raw: RawPipeline, name: 
           }
           const axis = parseAxis(src, diag, raw, name, a.key, aLoc, a.value);
           if (axis !== undefined) st.axes.push(axis);
-          else st.incomplete = true;
+          else {
+            st.incomplete = true;
+            st.brokenAxes.add(a.key);
+          }
         }
         break;
       }
@@ -560,17 +572,27 @@ function parseStage(src: SourceFile, diag: Diagnostics, raw: RawPipeline, name: 
   return st;
 }
 
-/** Report filter axes that are not axes of `axes`, and values not among the axis values. */
+/**
+ * Report filter axes that are not axes of `axes`, and values not among the axis values.
+ * Returns false when the filter names anything unknown (its matches would be meaningless).
+ */
 export function checkFilter(
   diag: Diagnostics,
   filter: Map<string, LocatedValues & { nameLoc: SourceLocation }>,
   axes: readonly RawAxis[],
   context: string,
   stageName: string,
-): void {
+  brokenAxes: ReadonlySet<string> = new Set(),
+): boolean {
+  let ok = true;
   for (const [axisName, vals] of filter) {
     const axis = axes.find((a) => a.name === axisName);
+    if (brokenAxes.has(axisName)) {
+      ok = false;
+      continue;
+    }
     if (axis === undefined) {
+      ok = false;
       const names = axes.map((a) => a.name);
       diag.error('UNKNOWN_AXIS', `${context}: stage '${stageName}' has no axis '${axisName}'${didYouMean(axisName, names)}${names.length > 0 ? ` (axes: ${names.join(', ')})` : ' (it has no matrix)'}`, vals.nameLoc);
       continue;
@@ -579,9 +601,11 @@ export function checkFilter(
     vals.values.forEach((v, i) => {
       const t = formatAxisValue(v);
       if (!known.has(t)) {
+        ok = false;
         diag.error('UNKNOWN_AXIS_VALUE', `${context}: '${t}' is not a value of axis '${axisName}' of stage '${stageName}'${didYouMean(t, known)} (values: ${[...known].join(', ')})`, vals.locs[i] ?? vals.loc);
       }
     });
   }
+  return ok;
 }
 
