@@ -6,3 +6,5 @@
 export * from './errors.ts';
 export * from './rng.ts';
 export * from './folds.ts';
+export * from './mat.ts';
+export { ccaSimilarity, sumThresholdCount, type CcaOptions, type CcaResult } from './cca.ts';
