@@ -44,3 +44,27 @@ test('dag data check reports adapter problems and usage errors', async () => {
   assert.equal(syn.rc, 0, syn.out);
   assert.match(syn.out, /images: 9 in 3 classes/);
 });
+
+test('dag data check DATASET -f pipeline.yaml uses that data set\'s preprocess params', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'data-check-pl-'));
+  writeFileSync(
+    join(dir, 'pipeline.yaml'),
+    [
+      'version: 1',
+      'datasets:',
+      '  shapes: { adapter: synthetic, family: radiology, classes: 3, count: 12, size: 16 }',
+      'stages:',
+      '  preprocess:',
+      '    uses: preprocess',
+      '    matrix: { dataset: $datasets }',
+      '    params: { adapter: "${dataset.adapter}", family: "${dataset.family}", classes: "${dataset.classes}", count: "${dataset.count}", size: "${dataset.size}" }',
+      '',
+    ].join('\n'),
+  );
+  const ok = await run(['check', 'shapes', '-f', join(dir, 'pipeline.yaml')]);
+  assert.equal(ok.rc, 0, ok.out);
+  assert.match(ok.out, /images: 12 in 3 classes/);
+  const other = await run(['check', 'knee', '-f', join(dir, 'pipeline.yaml')]);
+  assert.equal(other.rc, 2);
+  assert.match(other.out, /no preprocess instance with dataset=knee \(found: shapes\)/);
+});
