@@ -12,7 +12,7 @@ import { stageGraphFromDecls } from '../graph/build.ts';
 import { findStageCycles } from '../graph/cycles.ts';
 import { topologicalOrder } from '../graph/order.ts';
 import { Diagnostics } from './diagnostics.ts';
-import type { ConfigError } from './errors.ts';
+import { compareConfigErrors, type ConfigError } from './errors.ts';
 import { formatAxisValue, instanceId } from './ids.ts';
 import { loadStageKinds } from './kinds.ts';
 import { locateParam, resolveParams, type ParamScope } from './params.ts';
@@ -272,7 +272,7 @@ export async function loadPipeline(file: string, opts: LoadPipelineOptions = {})
       const r = resolveParams(rawParams, kind.kind.params, scope, dir);
       for (const issue of r.issues) {
         if (st.incomplete && issue.code === 'BAD_REFERENCE') continue;
-        const where = locateParam(src, st, issue.path, scope);
+        const where = locateParam(src, st, issue.path, scope, issue.atKey === true);
         const msg = `stage '${st.name}' (kind ${st.kind}): ${issue.message}${where.via !== undefined ? ` (value from \${${where.via}})` : ''}`;
         const sev = issue.severity ?? 'error';
         if (where.via !== undefined || issue.code === 'BAD_REFERENCE') diag.forInstance(sev, issue.code, msg, where.loc, p.id);
@@ -290,7 +290,8 @@ export async function loadPipeline(file: string, opts: LoadPipelineOptions = {})
   }
   const deps = matchNeeds(raw, points, diag);
 
-  if (diag.hasErrors || cyclic) return { ok: false, errors: [...diag.errors, ...diag.warnings] };
+  // Problems in file order (errors before warnings) read like compiler output.
+  if (diag.hasErrors || cyclic) return { ok: false, errors: [...diag.errors, ...diag.warnings].sort(compareConfigErrors) };
 
   const stageOrder = topologicalOrder(stageGraphFromDecls(raw.stages));
   const stages = new Map<string, StageDecl>();
@@ -340,5 +341,5 @@ export async function loadPipeline(file: string, opts: LoadPipelineOptions = {})
     }
   }
   const plan: Plan = { file: abs, dir, cacheDir: resolve(dir, raw.cache), seed: raw.seed, stages, stageOrder, instances, kinds };
-  return { ok: true, plan, warnings: diag.warnings };
+  return { ok: true, plan, warnings: diag.warnings.sort(compareConfigErrors) };
 }

@@ -31,6 +31,8 @@ export interface ParamIssue {
   path: ParamPath;
   message: string;
   severity?: 'error' | 'warning';
+  /** Point at the key of the value rather than the value (unknown params). */
+  atKey?: boolean;
 }
 
 /** A `path` param that must exist, to be checked by the loader (once per distinct path). */
@@ -274,7 +276,7 @@ function checkObject(
     if (specs[k] !== undefined) continue;
     if (!additional) {
       const where = path.length === 0 ? 'this stage kind' : `'${showPath(path)}'`;
-      ctx.issues.push({ code: 'PARAM_UNKNOWN', path: [...path, k], message: `unknown param '${showPath([...path, k])}' for ${where}${didYouMean(k, Object.keys(specs))} (known: ${Object.keys(specs).join(', ') || 'none'})` });
+      ctx.issues.push({ code: 'PARAM_UNKNOWN', atKey: true, path: [...path, k], message: `unknown param '${showPath([...path, k])}' for ${where}${didYouMean(k, Object.keys(specs))} (known: ${Object.keys(specs).join(', ') || 'none'})` });
     } else out[k] = value[k] as Json;
   }
   return out;
@@ -302,10 +304,10 @@ export interface ParamLocation {
   via?: string;
 }
 
-function childNode(src: SourceFile, node: unknown, seg: string | number): unknown {
+function childNode(src: SourceFile, node: unknown, seg: string | number, key = false): unknown {
   const n = src.deref(node);
   if (isMap(n)) {
-    for (const e of entriesOf(n)) if (e.key === String(seg)) return src.deref(e.value);
+    for (const e of entriesOf(n)) if (e.key === String(seg)) return key ? e.keyNode : src.deref(e.value);
     return undefined;
   }
   if (isSeq(n)) return src.deref(n.items[Number(seg)]);
@@ -340,10 +342,12 @@ function refNode(src: SourceFile, ref: string, scope: ParamScope): unknown {
 /**
  * Locate the value at `path` of a stage's params for one instance, following whole-string
  * references into collections so a bad `size: ${dataset.size}` points at the dataset's field.
+ * With `atKey`, the last step points at the key instead of its value.
  */
-export function locateParam(src: SourceFile, stage: RawStage, path: ParamPath, scope: ParamScope): ParamLocation {
+export function locateParam(src: SourceFile, stage: RawStage, path: ParamPath, scope: ParamScope, atKey = false): ParamLocation {
   const top = path[0] === undefined ? undefined : stage.paramNodes.get(String(path[0]));
   if (top === undefined) return { loc: stage.paramsLoc };
+  if (atKey && path.length === 1) return { loc: top.keyLoc };
   let node: unknown = top.value;
   let loc = src.of(node, top.keyLoc);
   let via: string | undefined;
@@ -368,9 +372,10 @@ export function locateParam(src: SourceFile, stage: RawStage, path: ParamPath, s
     }
   };
   follow();
-  for (const seg of path.slice(1)) {
+  const rest = path.slice(1);
+  for (const [i, seg] of rest.entries()) {
     if (node === undefined) break;
-    const next = childNode(src, node, seg);
+    const next = childNode(src, node, seg, atKey && i === rest.length - 1);
     if (next === undefined) break;
     node = next;
     loc = src.of(next, loc);
