@@ -13,8 +13,8 @@
  *   1x1 convolution with any stride is a 1x1 convolution plus a scatter.
  * - backprop-filter: an im2col matrix `col [N*OH*OW, KH*KW*Cin]` (for a 1x1
  *   stride-1 convolution it is x itself) contracted with dy over the N*OH*OW
- *   axis by ONE non-transposed matmul; whichever operand is smaller is
- *   transposed in JS first.
+ *   axis by ONE non-transposed matmul; the operand with more columns is
+ *   transposed in JS first (see the packing note in the kernel).
  *
  * Kernel functions receive TensorInfos and must return fresh ones: every
  * intermediate made here is disposed with `backend.disposeData` before return.
@@ -292,9 +292,11 @@ export function makeConvGradKernels(tf: Tf): { backpropInput: KernelFn; backprop
           }
         }
       }
-      // dW [k, cout] = col^T dy. Transpose the smaller operand in JS so the
-      // matmul runs on the backend's fast non-transposed path.
-      if (k <= g.cout) {
+      // dW [k, cout] = col^T dy: one non-transposed matmul A x B contracting over
+      // rows. XNNPACK re-packs B on every call (it is a fresh tensor) and packing
+      // cost grows steeply with B's column count, so B is whichever of col / dy
+      // has fewer columns and A is the other one, transposed here in JS.
+      if (g.cout <= k) {
         const colT = alloc(backend, [1, k, rows]);
         temps.push(colT);
         transpose2d(view(backend, col), view(backend, colT), rows, k);
