@@ -9,7 +9,7 @@ import { chmodSync, existsSync, rmSync, mkdirSync, mkdtempSync, readFileSync, ut
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { canonicalJson, type CacheKey } from '../src/cache/digest.ts';
+import { canonicalJson, type CacheKey, type Digest } from '../src/cache/digest.ts';
 import { cacheKey, describeChange, diffPreimages, KEY_SCHEMA_VERSION, type KeyPreimage } from '../src/cache/key.ts';
 import { CacheLayout } from '../src/cache/layout.ts';
 import { readLock, tryLock, unlock } from '../src/cache/lock.ts';
@@ -29,17 +29,17 @@ test('diffPreimages names the changed field old -> new', () => {
   const base: KeyPreimage = {
     schema: KEY_SCHEMA_VERSION,
     kind: 'k',
-    code: { version: null, files: { 'stages/k.ts': 'aa' } as Record<string, never> },
+    code: { version: null, files: { 'stages/k.ts': 'aa' } as Record<string, Digest> },
     params: { lr: 0.1, opt: { momentum: 0.9 } },
-    inputs: { 'up[x=1]': 'd1' } as Record<string, never>,
+    inputs: { 'up[x=1]': 'd1' } as Record<string, Digest>,
     external: { data: 'e1' },
     seed: 0,
     runtime: { backend: 'cpu' },
   };
   const next: KeyPreimage = structuredClone(base);
   next.params = { lr: 0.01, opt: { momentum: 0.9 }, extra: true };
-  next.inputs = { 'up[x=1]': 'd2' } as Record<string, never>;
-  next.code.files = { 'stages/k.ts': 'bb' } as Record<string, never>;
+  next.inputs = { 'up[x=1]': 'd2' } as Record<string, Digest>;
+  next.code.files = { 'stages/k.ts': 'bb' } as Record<string, Digest>;
   const lines = diffPreimages(base, next).map(describeChange);
   assert.deepEqual(lines, ['param lr: 0.1 -> 0.01', 'param extra: (unset) -> true', 'upstream output changed: up[x=1]', 'code changed: stages/k.ts']);
   assert.notEqual(cacheKey(base), cacheKey(next));
