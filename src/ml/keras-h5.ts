@@ -19,7 +19,7 @@
  *
  * Arrays are float32 and copied bit for bit in both directions.
  */
-import { existsSync, renameSync, rmSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, openSync, readSync, renameSync, rmSync } from 'node:fs';
 import type { LayersModel, LayerVariable } from '@tensorflow/tfjs';
 import { StageError } from '../executor/contract.ts';
 import type { Tf } from './backend.ts';
@@ -183,13 +183,38 @@ function splitWeightName(fullName: string, group: string): { layer: string; weig
   return { layer, weight };
 }
 
+const HDF5_SIGNATURE = Buffer.from([0x89, 0x48, 0x44, 0x46, 0x0d, 0x0a, 0x1a, 0x0a]);
+
+/**
+ * True when the file carries the HDF5 signature (at 0, or after a user block at 512,
+ * 1024, 2048, ...). Checked before h5wasm opens it: h5wasm reports a bad file only as
+ * an invalid handle plus pages of C diagnostics on stderr.
+ */
+function hasHdf5Signature(file: string): boolean {
+  const fd = openSync(file, 'r');
+  try {
+    const size = fstatSync(fd).size;
+    const buf = Buffer.alloc(8);
+    for (let off = 0; off + 8 <= size; off = off === 0 ? 512 : off * 2) {
+      if (readSync(fd, buf, 0, 8, off) === 8 && buf.equals(HDF5_SIGNATURE)) return true;
+    }
+    return false;
+  } finally {
+    closeSync(fd);
+  }
+}
+
 function openForRead(mod: H5Module, file: string): H5File {
   if (!existsSync(file)) throw new KerasWeightsError('ML_H5_NOT_FOUND', `weights file not found: ${file}`);
+  if (!hasHdf5Signature(file)) throw new KerasWeightsError('ML_H5_UNREADABLE', `${file} is not an HDF5 file (no HDF5 signature)`);
+  let f: H5File;
   try {
-    return new mod.File(file, 'r');
+    f = new mod.File(file, 'r');
   } catch (e) {
     throw new KerasWeightsError('ML_H5_UNREADABLE', `${file} is not a readable HDF5 file: ${String(e)}`);
   }
+  if (f.file_id < 0n) throw new KerasWeightsError('ML_H5_UNREADABLE', `${file} could not be opened as an HDF5 file (damaged or truncated?)`);
+  return f;
 }
 
 /** Locate the group holding `layer_names` (root or `model_weights/`) and the layout. */
