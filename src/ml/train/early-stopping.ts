@@ -5,7 +5,7 @@
  *
  * Semantics copied from tf.keras 2.8 (`callbacks.py`):
  * - EarlyStopping: `wait += 1`; if the value improves on `best` (strictly, by more than
- *   `minDelta`) then `best = value, wait = 0`; stop when `wait >= patience` and it is not
+ *   `minDelta`: value + minDelta < best for 'min', value - minDelta > best for 'max') then `best = value, wait = 0`; stop when `wait >= patience` and it is not
  *   the first epoch. `mode` 'min' for losses, 'max' for accuracies (Keras 'auto' picks max
  *   for names containing "acc"). A NaN never improves.
  * - ModelCheckpoint: save when the value is strictly better than the best so far.
@@ -58,7 +58,8 @@ export function earlyStopping(monitor: Monitor, patience: number, minDelta = 0):
 export function improves(value: number, best: number | null, mode: MonitorMode, minDelta = 0): boolean {
   if (Number.isNaN(value)) return false;
   if (best === null) return true;
-  return mode === 'min' ? value - minDelta < best : value - minDelta > best;
+  // Keras negates min_delta in 'min' mode: improvement means value + |d| < best.
+  return mode === 'min' ? value + minDelta < best : value - minDelta > best;
 }
 
 /**

@@ -1,7 +1,8 @@
 /**
  * Writing a training run's artifacts into a stage's outDir (layout in PIPELINE.md):
  * weights.h5 (Keras layout), history.csv, predictions.npy / labels.npy / predictions.csv
- * of the held-out set, metrics.json, and model.json. Each file is written to a temp name
+ * of the held-out set and metrics.json (model.json is the stage's: it names the study
+ * identity). Each file is written to a temp name
  * and renamed, so a crash never leaves a half-written artifact under its final name.
  */
 import { mkdirSync } from 'node:fs';
@@ -28,7 +29,7 @@ export interface RunOutputOptions {
 }
 
 /** File names written by {@link writeRunOutputs}. */
-export const RUN_OUTPUT_FILES = ['weights.h5', 'history.csv', 'predictions.npy', 'labels.npy', 'predictions.csv', 'metrics.json', 'model.json'] as const;
+export const RUN_OUTPUT_FILES = ['weights.h5', 'history.csv', 'predictions.npy', 'labels.npy', 'predictions.csv', 'metrics.json'] as const;
 
 /** Write every artifact of a finished run into `outDir` (created if missing). */
 export async function writeRunOutputs(outDir: string, result: FinetuneResult, opts: RunOutputOptions = {}): Promise<void> {
@@ -49,16 +50,6 @@ export async function writeRunOutputs(outDir: string, result: FinetuneResult, op
   writeFileAtomic(join(outDir, 'predictions.csv'), [Buffer.from(predictionsCsv(probs, shape, labels, names))]);
   const metrics = { ...result.metrics, classNames: names, ...(opts.extraMetrics ?? {}) };
   writeFileAtomic(join(outDir, 'metrics.json'), [Buffer.from(JSON.stringify(metrics, null, 2) + '\n')]);
-  const spec = result.spec;
-  const model = {
-    variant: spec?.variant ?? null,
-    inputSize: spec === null ? result.net.inputShape.slice(0, 2) : spec.inputSize,
-    classes,
-    head: result.net.head,
-    dropout: spec?.dropout ?? 0.5,
-    init: spec?.init ?? null,
-  };
-  writeFileAtomic(join(outDir, 'model.json'), [Buffer.from(JSON.stringify(model, null, 2) + '\n')]);
 }
 
 /**

@@ -9,9 +9,17 @@ import type { Monitor } from './early-stopping.ts';
 import { TrainError } from './errors.ts';
 import type { Phase } from './history.ts';
 import type { LossForm } from './losses.ts';
+import { PREPROCESS_MODES, type PreprocessMode as InputMode } from '../preprocess-input.ts';
 
-/** `preprocess_input` mode applied to augmented 0-255 batches ('none' feeds raw pixels). */
-export type PreprocessMode = 'caffe' | 'tf' | 'torch' | 'none';
+/**
+ * Normalisation applied to augmented 0-255 batches: a src/ml/preprocess-input.ts mode
+ * ('caffe' is the study's; 'radimagenet' = caffe then /255 as RadImageNet's own code), or
+ * 'none' to feed raw pixels.
+ */
+export type PreprocessMode = InputMode | 'none';
+
+/** Every accepted {@link PreprocessMode}. */
+export const TRAIN_PREPROCESS_MODES: readonly PreprocessMode[] = [...PREPROCESS_MODES, 'none'];
 
 /** Settings of the freeze strategy's head-only phase (RT@PAPER l.269-283). */
 export interface HeadPhaseParams {
@@ -136,7 +144,7 @@ export function resolveParams(input: TrainParamsInput = {}): TrainParams {
   for (const [k, m] of [['monitor', p.monitor], ['checkpointMonitor', p.checkpointMonitor], ['headPhase.monitor', p.headPhase.monitor]] as const) {
     if (!MONITORS.includes(m)) bad(k, `must be one of ${MONITORS.join(', ')}, got ${String(m)}`);
   }
-  if (!['caffe', 'tf', 'torch', 'none'].includes(p.preprocess)) bad('preprocess', `must be caffe, tf, torch or none, got ${p.preprocess}`);
+  if (!TRAIN_PREPROCESS_MODES.includes(p.preprocess)) bad('preprocess', `must be one of ${TRAIN_PREPROCESS_MODES.join(', ')}, got ${p.preprocess}`);
   if (!['logits', 'clipped'].includes(p.lossForm)) bad('lossForm', `must be logits or clipped, got ${p.lossForm}`);
   if (!(p.adam.beta1 >= 0 && p.adam.beta1 < 1)) bad('adam.beta1', `must be in [0, 1), got ${p.adam.beta1}`);
   if (!(p.adam.beta2 >= 0 && p.adam.beta2 < 1)) bad('adam.beta2', `must be in [0, 1), got ${p.adam.beta2}`);
