@@ -29,17 +29,17 @@ test('diffPreimages names the changed field old -> new', () => {
   const base: KeyPreimage = {
     schema: KEY_SCHEMA_VERSION,
     kind: 'k',
-    code: { version: null, files: { 'stages/k.ts': 'aa' } as Record<string, Digest> },
+    code: { version: null, files: { 'stages/k.ts': 'aa' as Digest } },
     params: { lr: 0.1, opt: { momentum: 0.9 } },
-    inputs: { 'up[x=1]': 'd1' } as Record<string, Digest>,
+    inputs: { 'up[x=1]': 'd1' as Digest },
     external: { data: 'e1' },
     seed: 0,
     runtime: { backend: 'cpu' },
   };
   const next: KeyPreimage = structuredClone(base);
   next.params = { lr: 0.01, opt: { momentum: 0.9 }, extra: true };
-  next.inputs = { 'up[x=1]': 'd2' } as Record<string, Digest>;
-  next.code.files = { 'stages/k.ts': 'bb' } as Record<string, Digest>;
+  next.inputs = { 'up[x=1]': 'd2' as Digest };
+  next.code.files = { 'stages/k.ts': 'bb' as Digest };
   const lines = diffPreimages(base, next).map(describeChange);
   assert.deepEqual(lines, ['param lr: 0.1 -> 0.01', 'param extra: (unset) -> true', 'upstream output changed: up[x=1]', 'code changed: stages/k.ts']);
   assert.notEqual(cacheKey(base), cacheKey(next));
