@@ -43,12 +43,18 @@ export default defineStage({
     difficulty: { type: 'number', doc: 'synthetic: 0 (easy) .. 1 (hard); lowers signal contrast and flips 25 % x difficulty of the labels.', default: 0.5, min: 0, max: 1 },
     per_patient: { type: 'number', doc: 'synthetic: images per synthetic patient (0: no groups, stratified folds).', default: 0, integer: true, min: 0 },
     synthetic_seed: { type: 'number', doc: 'synthetic: generator seed (default 0).', default: 0, integer: true },
+    options: {
+      type: 'object',
+      doc: 'Adapter options as one object (e.g. ${dataset.options}), so data sets in one collection can carry different keys; they override the params of the same name. Not for root / splits (paths must be params to be hashed).',
+      additional: true,
+      default: {},
+    },
     batch: { type: 'number', doc: 'Ignored here; data-set collections carry the training batch size for later stages.', integer: true, min: 1 },
   },
   async run(ctx: StageContext) {
-    const { runPreprocess } = await import('../src/data/preprocess.ts');
+    const { runPreprocess, mergeOptions } = await import('../src/data/preprocess.ts');
     const dataset = typeof ctx.axes.dataset === 'string' ? ctx.axes.dataset : String(ctx.params.adapter);
-    await runPreprocess(ctx.params as never, {
+    await runPreprocess(mergeOptions(ctx.params), {
       outDir: ctx.outDir,
       dataset,
       progress: (p) => ctx.progress(p),

@@ -269,3 +269,14 @@ test('suffix matching extends the suffix until one local file is left', () => {
   assert.equal(matchBySuffix('../z/a/1.png', byBase), 'ambiguous');
   assert.equal(matchBySuffix('3.png', byBase), 'none');
 });
+
+test('options carry adapter keys per data set and override params; paths are refused there', async () => {
+  const c = ctx({ adapter: 'synthetic', size: 8, folds: 2, family: 'blobs', classes: 2, count: 10, options: { family: 'radiology', classes: 3, count: 12 } });
+  await stage.run(c);
+  const m = JSON.parse(readFileSync(join(c.outDir, 'manifest.json'), 'utf8'));
+  assert.equal(m.count, 12);
+  assert.deepEqual(m.classes, ['class0', 'class1', 'class2']);
+  const e = await stageError(stage.run(ctx({ adapter: 'folder', size: 8, options: { root: '/tmp' } })));
+  assert.equal(e.code, 'DATA_BAD_PARAM');
+  assert.match(e.message, /options\.root/);
+});

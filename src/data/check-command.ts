@@ -13,7 +13,7 @@ import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import { ADAPTER_NAMES, getAdapter } from './adapters/index.ts';
 import { probeImageFile } from './decode.ts';
-import { displayPath, readDataset, type PreprocessParams } from './preprocess.ts';
+import { displayPath, mergeOptions, readDataset, type PreprocessParams } from './preprocess.ts';
 import { countItems, examples } from './types.ts';
 
 /** Where the command writes (injectable for tests). */
@@ -97,7 +97,7 @@ export async function main(argv: string[], io: CheckIo = defaultIo): Promise<num
       io.err(got);
       return 2;
     }
-    params = { ...got, ...(({ file: _f, ...rest }) => rest)(opts) } as PreprocessParams;
+    params = mergeOptions({ ...got, ...(({ file: _f, ...rest }) => rest)(opts) });
   } else if (positional.length === 0 && typeof opts.adapter === 'string') {
     params = { ...opts, adapter: opts.adapter } as PreprocessParams;
     if (typeof params.root === 'string') params.root = resolve(params.root);

@@ -60,6 +60,20 @@ export interface PreprocessEnv {
   signal?: AbortSignal;
 }
 
+/**
+ * Fold the `options` object param into the params (options win: declared params already
+ * carry their defaults). Paths are refused there because only `path` params are hashed.
+ */
+export function mergeOptions(params: Record<string, unknown>): PreprocessParams {
+  const { options, ...rest } = params;
+  if (options === undefined || options === null) return rest as PreprocessParams;
+  if (typeof options !== 'object' || Array.isArray(options)) throw dataError('DATA_BAD_PARAM', `options is ${JSON.stringify(options)}, expected an object of adapter options`);
+  for (const k of ['root', 'splits', 'adapter']) {
+    if (k in options) throw dataError('DATA_BAD_PARAM', `options.${k}: give ${k} as its own param, not inside options`);
+  }
+  return { ...rest, ...(options as Record<string, unknown>) } as PreprocessParams;
+}
+
 /** Parse `size` (N or [H, W]) into [H, W]. */
 export function parseSize(size: unknown): [number, number] {
   const pair = Array.isArray(size) ? size : [size, size];
