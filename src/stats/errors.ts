@@ -19,6 +19,10 @@ export type StatsErrorCode =
   | 'STATS_TOO_FEW_MEMBERS'
   /** AUC: the labels hold a single class, so the ROC curve is undefined. */
   | 'STATS_SINGLE_CLASS'
+  /** One-vs-rest AUC: the labels miss a class that has a probability column (sklearn raises). */
+  | 'STATS_MISSING_CLASS'
+  /** A variable has zero variance where a slope or correlation needs it (OLS on constant x, Pearson r on constant y). */
+  | 'STATS_CONSTANT'
   /** CCA: fewer datapoints than neurons (svcca asserts numx < m). */
   | 'STATS_TOO_FEW_DATAPOINTS'
   /** CCA: a covariance block is singular (epsilon 0 with a dead neuron); the reference gives NaN / LinAlgError. */
