@@ -1,0 +1,151 @@
+/**
+ * The wasm backend's convolution gradients and layout kernels (src/ml/wasm-kernels)
+ * equal the cpu backend's results, and a tiny conv net trains on wasm.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { loadTf, type Tf } from '../src/ml/backend.ts';
+
+const rt = await loadTf({ prefer: 'wasm' });
+const tf: Tf = rt.tf;
+
+/** Runs `fn` on the named backend and returns the values of the tensors it returns. */
+async function on(backend: 'cpu' | 'wasm', fn: () => import('@tensorflow/tfjs').Tensor[]): Promise<Float32Array[]> {
+  await tf.setBackend(backend);
+  try {
+    const out = fn();
+    const vals = await Promise.all(out.map(async (t) => (await t.data()) as Float32Array));
+    tf.dispose(out);
+    return vals;
+  } finally {
+    await tf.setBackend('wasm');
+  }
+}
+
+/** Largest absolute difference relative to the largest reference magnitude. */
+function relErr(got: Float32Array, want: Float32Array): number {
+  assert.equal(got.length, want.length);
+  let num = 0;
+  let den = 0;
+  for (let i = 0; i < want.length; i++) {
+    num = Math.max(num, Math.abs(got[i]! - want[i]!));
+    den = Math.max(den, Math.abs(want[i]!));
+  }
+  return den === 0 ? num : num / den;
+}
+
+/** Deterministic pseudo-random values so cpu and wasm see identical inputs. */
+function values(n: number, seed: number): Float32Array {
+  const out = new Float32Array(n);
+  let s = seed >>> 0;
+  for (let i = 0; i < n; i++) {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    out[i] = s / 2 ** 32 - 0.5;
+  }
+  return out;
+}
+
+type Case = { x: [number, number, number, number]; k: number; cout: number; stride: 1 | 2; pad: 'same' | 'valid' };
+const cases: Case[] = [];
+for (const k of [1, 3, 7]) {
+  for (const stride of [1, 2] as const) {
+    for (const pad of ['same', 'valid'] as const) {
+      const cin = k === 7 ? 3 : 5;
+      cases.push({ x: [2, k === 7 ? 13 : 9, k === 7 ? 12 : 9, cin], k, cout: 4, stride, pad });
+    }
+  }
+}
+
+test('the kernels are registered on the wasm backend', () => {
+  assert.equal(rt.backend, 'wasm');
+  for (const name of ['Conv2DBackpropInput', 'Conv2DBackpropFilter', 'Tile', 'Sum', 'Mean']) {
+    assert.ok(rt.info.customKernels.includes(name), name);
+    assert.ok(tf.getKernel(name, 'wasm') !== undefined, name);
+  }
+});
+
+for (const c of cases) {
+  test(`conv2d gradients match cpu: ${c.k}x${c.k} stride ${c.stride} ${c.pad} x=${c.x.join('x')}`, async () => {
+    const wShape: [number, number, number, number] = [c.k, c.k, c.x[3], c.cout];
+    const xv = values(c.x.reduce((a, b) => a * b, 1), 1);
+    const wv = values(wShape.reduce((a, b) => a * b, 1), 2);
+    const grads = (): import('@tensorflow/tfjs').Tensor[] => {
+      const x = tf.tensor4d(xv, c.x);
+      const w = tf.tensor4d(wv, wShape);
+      // A non-uniform upstream gradient: d/dy of sum(y * y * 0.5 + y) = y + 1.
+      const f = (a: import('@tensorflow/tfjs').Tensor, b: import('@tensorflow/tfjs').Tensor) => {
+        const y = tf.conv2d(a as import('@tensorflow/tfjs').Tensor4D, b as import('@tensorflow/tfjs').Tensor4D, c.stride, c.pad);
+        return y.square().mul(0.5).add(y).sum();
+      };
+      const [gx, gw] = tf.grads(f)([x, w]);
+      tf.dispose([x, w]);
+      return [gx!, gw!];
+    };
+    const [wasmDx, wasmDw] = await on('wasm', grads);
+    const [cpuDx, cpuDw] = await on('cpu', grads);
+    assert.ok(relErr(wasmDx!, cpuDx!) < 1e-4, `dx relative error ${relErr(wasmDx!, cpuDx!)}`);
+    assert.ok(relErr(wasmDw!, cpuDw!) < 1e-4, `dw relative error ${relErr(wasmDw!, cpuDw!)}`);
+  });
+}
+
+test('Tile, Sum and Mean (incl. batch-norm moments and their gradient) match cpu', async () => {
+  const shape: [number, number, number, number] = [2, 3, 4, 5];
+  const xv = values(120, 3);
+  const ops = (): import('@tensorflow/tfjs').Tensor[] => {
+    const x = tf.tensor4d(xv, shape);
+    const v = tf.tensor4d(xv.slice(0, 5), [1, 1, 1, 5]);
+    const { mean, variance } = tf.moments(x, [0, 1, 2]);
+    const offset = tf.tensor1d(xv.slice(5, 10));
+    const scale = tf.tensor1d(xv.slice(10, 15));
+    const bnGrad = tf.grad((t: import('@tensorflow/tfjs').Tensor) =>
+      tf.batchNorm(t as import('@tensorflow/tfjs').Tensor4D, mean, variance, offset, scale, 1e-3).square().sum(),
+    )(x);
+    const out = [
+      tf.tile(x, [1, 2, 1, 3]),
+      tf.tile(v, [2, 3, 4, 1]),
+      x.sum([0, 1, 2]),
+      x.sum([1, 0], true),
+      x.sum(-1),
+      x.mean([0, 1, 2]),
+      x.mean(),
+      variance,
+      bnGrad,
+    ];
+    tf.dispose([x, v, mean, offset, scale]);
+    return out;
+  };
+  const got = await on('wasm', ops);
+  const want = await on('cpu', ops);
+  got.forEach((g, i) => assert.ok(relErr(g, want[i]!) < 1e-5, `op #${i}: relative error ${relErr(g, want[i]!)}`));
+});
+
+test('a tiny conv net trains on wasm (loss decreases)', async () => {
+  assert.equal(tf.getBackend(), 'wasm');
+  tf.util.seedrandom?.('dag');
+  const model = tf.sequential({
+    layers: [
+      tf.layers.conv2d({ inputShape: [12, 12, 3], filters: 6, kernelSize: 3, strides: 2, padding: 'same', kernelInitializer: tf.initializers.glorotUniform({ seed: 1 }) }),
+      tf.layers.batchNormalization(),
+      tf.layers.activation({ activation: 'relu' }),
+      tf.layers.conv2d({ filters: 8, kernelSize: 3, padding: 'valid', kernelInitializer: tf.initializers.glorotUniform({ seed: 2 }) }),
+      tf.layers.maxPooling2d({ poolSize: 2 }),
+      tf.layers.globalAveragePooling2d({}),
+      tf.layers.dense({ units: 1, kernelInitializer: tf.initializers.glorotUniform({ seed: 3 }) }),
+    ],
+  });
+  // Label = whether the red channel's mean exceeds the blue one's: learnable by the net.
+  const n = 16;
+  const xv = values(n * 12 * 12 * 3, 4);
+  const x = tf.tensor4d(xv, [n, 12, 12, 3]);
+  const y = tf.tidy(() => x.mean([1, 2]).slice([0, 0], [n, 1]).greater(x.mean([1, 2]).slice([0, 2], [n, 1])).cast('float32'));
+  model.compile({ optimizer: tf.train.adam(0.05), loss: 'meanSquaredError' });
+  const losses: number[] = [];
+  for (let i = 0; i < 8; i++) {
+    const l = (await model.trainOnBatch(x, y)) as number;
+    losses.push(l);
+  }
+  assert.ok(losses.every(Number.isFinite), `losses ${losses}`);
+  assert.ok(losses[losses.length - 1]! < losses[0]! * 0.8, `loss did not decrease: ${losses.map((l) => l.toFixed(4)).join(' ')}`);
+  tf.dispose([x, y]);
+  model.dispose();
+});
