@@ -217,6 +217,13 @@ stages:
     assert.match(errors[1]!.message, /names no axis of stage 'p' nor a collection; did you mean 'dataset'\?/);
     assert.match(errors[2]!.message, /axis 'fold' takes its values from an inline list/);
   });
+
+  it('unterminated references', async () => {
+    const yaml = 'stages:\n  t: { uses: train, params: { tag: "a-${oops" } }\n';
+    const e = one(await loadErrors(yaml), 'BAD_REFERENCE');
+    assert.equal(at(e), posOf(yaml, '"a-'));
+    assert.match(e.message, /unterminated reference/);
+  });
 });
 
 describe('cycles', () => {

@@ -198,6 +198,27 @@ stages:
   });
 });
 
+describe('yaml features', () => {
+  it('anchors, aliases and merge keys work in stages and params', async () => {
+    const yaml = `defaults: &train { uses: train, params: { epochs: 5, lr: 0.1 } }
+stages:
+  a:
+    <<: *train
+    seed: 3
+  b:
+    <<: *train
+    params: { epochs: 9 }
+`;
+    const { plan } = await loadOk(yaml);
+    assert.equal(plan.instances.get('a')?.params.epochs, 5);
+    assert.equal(plan.instances.get('a')?.params.lr, 0.1);
+    assert.equal(plan.instances.get('a')?.seed, 3);
+    // Keys written in the map win over merged ones (params is replaced, not deep-merged).
+    assert.equal(plan.instances.get('b')?.params.epochs, 9);
+    assert.equal(plan.instances.get('b')?.params.lr, 0.001);
+  });
+});
+
 describe('plan fields', () => {
   it('resources: stage overrides over kind defaults; seed: stage over top level; cache dir', async () => {
     const yaml = `seed: 11

@@ -232,7 +232,7 @@ export async function loadPipeline(file: string, opts: LoadPipelineOptions = {})
     return { ok: false, errors: [{ code: 'FILE_READ', severity: 'error', message: `cannot read pipeline file ${file}: ${why}` }] };
   }
   const lines = new LineCounter();
-  const doc = parseDocument(text, { keepSourceTokens: true, lineCounter: lines, prettyErrors: false, uniqueKeys: true });
+  const doc = parseDocument(text, { keepSourceTokens: true, lineCounter: lines, prettyErrors: false, uniqueKeys: true, merge: true });
   const src = new SourceFile(file, text, lines, doc);
   for (const e of doc.errors) {
     const loc = src.at(e.pos[0], Math.max(1, e.pos[1] - e.pos[0]));

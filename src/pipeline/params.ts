@@ -11,7 +11,7 @@ import type { ConfigErrorCode } from './errors.ts';
 import { formatAxisValue } from './ids.ts';
 import type { RawAxis, RawCollection, RawStage } from './parse.ts';
 import type { SourceLocation } from './plan.ts';
-import { describeValue, entriesOf, type SourceFile } from './source.ts';
+import { describeValue, type SourceFile } from './source.ts';
 import { didYouMean } from './suggest.ts';
 
 /** What `${...}` references can see while resolving one instance. */
@@ -307,7 +307,7 @@ export interface ParamLocation {
 function childNode(src: SourceFile, node: unknown, seg: string | number, key = false): unknown {
   const n = src.deref(node);
   if (isMap(n)) {
-    for (const e of entriesOf(n)) if (e.key === String(seg)) return key ? e.keyNode : src.deref(e.value);
+    for (const e of src.entries(n)) if (e.key === String(seg)) return key ? e.keyNode : src.deref(e.value);
     return undefined;
   }
   if (isSeq(n)) return src.deref(n.items[Number(seg)]);

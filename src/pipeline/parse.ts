@@ -9,7 +9,7 @@ import type { AxisValue, Json } from '../executor/contract.ts';
 import type { Diagnostics } from './diagnostics.ts';
 import { AXIS_VALUE_FORBIDDEN, formatAxisValue } from './ids.ts';
 import type { SourceLocation } from './plan.ts';
-import { asMap, asSeq, describeNode, entriesOf, type SourceFile } from './source.ts';
+import { asMap, asSeq, describeNode, type SourceFile } from './source.ts';
 import { didYouMean } from './suggest.ts';
 
 /** Top-level keys with a meaning; any other top-level key holding a map or list is a collection. */
@@ -123,7 +123,7 @@ export function parseRaw(src: SourceFile, diag: Diagnostics): RawPipeline {
     else if (src.doc.errors.length === 0) diag.error('MISSING_KEY', 'the pipeline file is empty; it needs at least a `stages:` map', fileLoc);
     return raw;
   }
-  const entries = entriesOf(top);
+  const entries = src.entries(top);
   let stagesEntry: (typeof entries)[number] | undefined;
   // Collections first: stages refer to them wherever they are declared in the file.
   for (const e of entries) {
@@ -190,7 +190,7 @@ export function parseRaw(src: SourceFile, diag: Diagnostics): RawPipeline {
     diag.error('SCHEMA_TYPE', `'stages' must be a map of stage name -> stage, found ${describeNode(stagesNode)}`, src.of(stagesNode, stagesKeyLoc));
     return raw;
   }
-  for (const e of entriesOf(stagesMap)) {
+  for (const e of src.entries(stagesMap)) {
     const loc = src.of(e.keyNode, stagesKeyLoc);
     // A repeated stage name is already reported by the YAML parser (DUPLICATE_KEY).
     if (raw.stages.some((s) => s.name === e.key)) continue;
@@ -248,7 +248,7 @@ function parseCollection(src: SourceFile, diag: Diagnostics, name: string, loc: 
     }
     return c;
   }
-  for (const e of entriesOf(node)) {
+  for (const e of src.entries(node)) {
     const k = isScalar(e.keyNode) ? e.keyNode.value : e.key;
     const a = axisValueOf(k) ?? e.key;
     const kLoc = src.of(e.keyNode, loc);
@@ -321,7 +321,7 @@ function parseAxis(src: SourceFile, diag: Diagnostics, raw: RawPipeline, stage: 
     let from: RawCollection | undefined;
     let only: LocatedValues | undefined;
     let fromSeen = false;
-    for (const e of entriesOf(m)) {
+    for (const e of src.entries(m)) {
       const kLoc = src.of(e.keyNode, loc);
       if (e.key === 'from') {
         fromSeen = true;
@@ -377,7 +377,7 @@ function parseAxisFilter(
     return undefined;
   }
   const out = new Map<string, LocatedValues & { nameLoc: SourceLocation }>();
-  for (const e of entriesOf(m)) {
+  for (const e of src.entries(m)) {
     const nameLoc = src.of(e.keyNode, fallback);
     out.set(e.key, { ...valueList(src, diag, e.value, nameLoc, `${context}, axis '${e.key}'`), nameLoc });
   }
@@ -396,7 +396,7 @@ function parseNeed(src: SourceFile, diag: Diagnostics, stage: string, item: unkn
     return undefined;
   }
   const need: RawNeed = { stage: '', loc, stageLoc: loc, where: new Map(), as: new Map() };
-  for (const e of entriesOf(m)) {
+  for (const e of src.entries(m)) {
     const kLoc = src.of(e.keyNode, loc);
     switch (e.key) {
       case 'stage': {
@@ -418,7 +418,7 @@ function parseNeed(src: SourceFile, diag: Diagnostics, stage: string, item: unkn
           diag.error('SCHEMA_TYPE', `'as' of a need of stage '${stage}' must map upstream axis -> axis of '${stage}', found ${describeNode(src.deref(e.value))}`, src.of(src.deref(e.value), kLoc));
           break;
         }
-        for (const a of entriesOf(am)) {
+        for (const a of src.entries(am)) {
           const nameLoc = src.of(a.keyNode, kLoc);
           const to = src.js(a.value);
           const toLoc = src.of(src.deref(a.value), nameLoc);
@@ -432,7 +432,7 @@ function parseNeed(src: SourceFile, diag: Diagnostics, stage: string, item: unkn
     }
   }
   if (need.stage === '') {
-    if (!entriesOf(m).some((e) => e.key === 'stage')) diag.error('MISSING_KEY', `a need of stage '${stage}' lacks 'stage: <upstream stage name>'`, loc);
+    if (!src.entries(m).some((e) => e.key === 'stage')) diag.error('MISSING_KEY', `a need of stage '${stage}' lacks 'stage: <upstream stage name>'`, loc);
     return undefined;
   }
   return need;
@@ -460,7 +460,7 @@ function parseStage(src: SourceFile, diag: Diagnostics, raw: RawPipeline, name: 
     brokenAxes: new Set(),
   };
   let excludeNode: { node: unknown; loc: SourceLocation } | undefined;
-  for (const e of entriesOf(m)) {
+  for (const e of src.entries(m)) {
     const kLoc = src.of(e.keyNode, loc);
     const v = src.deref(e.value);
     const vLoc = src.of(v, kLoc);
@@ -486,7 +486,7 @@ function parseStage(src: SourceFile, diag: Diagnostics, raw: RawPipeline, name: 
           st.incomplete = true;
           break;
         }
-        for (const a of entriesOf(mm)) {
+        for (const a of src.entries(mm)) {
           const aLoc = src.of(a.keyNode, vLoc);
           if (!AXIS_NAME_RE.test(a.key)) {
             diag.error('BAD_NAME', `axis name '${a.key}' of stage '${name}' must start with a letter or _ and hold only letters, digits and _`, aLoc);
@@ -522,7 +522,7 @@ function parseStage(src: SourceFile, diag: Diagnostics, raw: RawPipeline, name: 
         }
         st.paramsNode = pm;
         st.paramsLoc = kLoc;
-        for (const p of entriesOf(pm)) st.paramNodes.set(p.key, { keyLoc: src.of(p.keyNode, vLoc), value: src.deref(p.value) });
+        for (const p of src.entries(pm)) st.paramNodes.set(p.key, { keyLoc: src.of(p.keyNode, vLoc), value: src.deref(p.value) });
         break;
       }
       case 'resources': {
@@ -531,7 +531,7 @@ function parseStage(src: SourceFile, diag: Diagnostics, raw: RawPipeline, name: 
           diag.error('SCHEMA_TYPE', `'resources' of stage '${name}' must be a map (gpu, cpu, memory_mb), found ${describeNode(v)}`, vLoc);
           break;
         }
-        for (const r of entriesOf(rm)) {
+        for (const r of src.entries(rm)) {
           const rLoc = src.of(r.keyNode, vLoc);
           if (r.key === 'gpu' || r.key === 'cpu') {
             const x = integerValue(src, diag, r.value, rLoc, `resources.${r.key}`, 0);
@@ -557,7 +557,7 @@ function parseStage(src: SourceFile, diag: Diagnostics, raw: RawPipeline, name: 
       }
     }
   }
-  if (st.kind === undefined && !entriesOf(m).some((e) => e.key === 'uses')) {
+  if (st.kind === undefined && !src.entries(m).some((e) => e.key === 'uses')) {
     diag.error('MISSING_KEY', `stage '${name}' lacks 'uses: <kind>'`, loc);
   }
   // Exclude rules are parsed after the matrix so their axes can be checked wherever they appear.

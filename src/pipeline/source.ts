@@ -35,6 +35,34 @@ export class SourceFile {
     return isAlias(node) ? node.resolve(this.doc) : node;
   }
 
+  /**
+   * The entries of a map with YAML merge keys applied (`<<: *defaults`, `<<: [*a, *b]`):
+   * keys written in the map win over merged ones, earlier merge sources over later ones.
+   * Merged entries keep the location where they are written (under the anchor).
+   */
+  entries(map: YAMLMap): Entry[] {
+    const own: Entry[] = [];
+    const merged: Entry[] = [];
+    for (const e of entriesOf(map)) {
+      const k = e.keyNode;
+      if (isScalar(k) && typeof k.value === 'symbol') {
+        const v = this.deref(e.value);
+        const sources = isSeq(v) ? v.items.map((i) => this.deref(i)) : [v];
+        for (const m of sources) if (isMap(m)) merged.push(...this.entries(m));
+        continue;
+      }
+      own.push(e);
+    }
+    if (merged.length === 0) return own;
+    const seen = new Set(own.map((e) => e.key));
+    for (const e of merged) {
+      if (seen.has(e.key)) continue;
+      seen.add(e.key);
+      own.push(e);
+    }
+    return own;
+  }
+
   /** The plain JS value of a node (null for a missing value). */
   js(node: unknown): unknown {
     const n = this.deref(node);
