@@ -614,7 +614,7 @@ export async function saveKerasWeights(model: LayersModel, file: string, opts: S
           groups.set(dir, sub);
         }
         const data = v.read().dataSync() as Float32Array;
-        sub.create_dataset({ name: name.slice(slash + 1), data: Float32Array.from(data), shape: v.shape as number[], dtype: '<f' });
+        sub.create_dataset({ name: name.slice(slash + 1), data, shape: v.shape as number[], dtype: '<f' });
       }
     }
   } catch (e) {

@@ -70,7 +70,7 @@ export function preprocessInput(tf: Tf, images: Tensor | ImageBatch, mode: Prepr
   return tf.tidy(() => {
     let x: Tensor4D = isTensor
       ? ((images as Tensor).toFloat() as Tensor4D)
-      : tf.tensor4d(Float32Array.from((images as ImageBatch).data), shape as [number, number, number, number], 'float32');
+      : tf.tensor4d(new Float32Array((images as ImageBatch).data), shape as [number, number, number, number], 'float32');
     if (shape[3] === 1) x = tf.tile(x, [1, 1, 1, 3]);
     switch (mode) {
       case 'unit':
