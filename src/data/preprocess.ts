@@ -175,7 +175,7 @@ export async function runPreprocess(params: PreprocessParams, env: PreprocessEnv
   env.progress({ done: 0, total: N, unit: 'image' });
   const worker = async (): Promise<void> => {
     for (;;) {
-      if (env.signal?.aborted) throw dataError('DATA_BAD_PARAM', 'preprocess aborted');
+      if (env.signal?.aborted) throw dataError('DATA_ABORTED', 'preprocess aborted (Ctrl-C or SIGTERM)');
       const i = next++;
       if (i >= N) return;
       const it = items[i]!;

@@ -70,7 +70,8 @@ export type DataErrorCode =
   | 'DATA_FOLDS'
   | 'DATA_SPLITS'
   | 'DATA_BAD_PARAM'
-  | 'DATA_UNKNOWN_ADAPTER';
+  | 'DATA_UNKNOWN_ADAPTER'
+  | 'DATA_ABORTED';
 
 /** A user-caused data problem: a StageError with one of the data layer's codes. */
 export function dataError(code: DataErrorCode, message: string): StageError {
