@@ -167,6 +167,24 @@ stages:
     assert.deepEqual(p?.extra, ['x', 'y']);
   });
 
+  it('optional references (${x?}) leave out missing fields so defaults apply', async () => {
+    const yaml = `datasets:
+  a: { epochs: 7, opt: { name: sgd } }
+  b: {}
+stages:
+  t:
+    uses: train
+    matrix: { dataset: $datasets }
+    params: { epochs: "\${dataset.epochs?}", optimizer: { name: "\${dataset.opt.name?}" }, tag: "x\${dataset.suffix?}" }
+`;
+    const { plan } = await loadOk(yaml);
+    assert.equal(plan.instances.get('t[dataset=a]')?.params.epochs, 7);
+    assert.equal(plan.instances.get('t[dataset=b]')?.params.epochs, 3);
+    assert.deepEqual(plan.instances.get('t[dataset=b]')?.params.optimizer, { name: 'adam' });
+    assert.deepEqual(plan.instances.get('t[dataset=a]')?.params.optimizer, { name: 'sgd' });
+    assert.equal(plan.instances.get('t[dataset=b]')?.params.tag, 'x');
+  });
+
   it('applies defaults (also nested) and keeps only the instance own params', async () => {
     const { plan } = await loadOk(STUDY());
     const p = plan.instances.get('pretrain[source=natural]')?.params;

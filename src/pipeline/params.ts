@@ -58,7 +58,12 @@ function splitRef(text: string): string[] {
   return text.trim().split('.');
 }
 
-type RefResult = { ok: true; value: Json } | { ok: false; message: string };
+/** A resolved reference, or why not; `missing` marks a field/item that does not exist (what `?` forgives). */
+type RefResult = { ok: true; value: Json } | { ok: false; message: string; missing?: boolean };
+
+/** Marks a value that an optional reference (`${dataset.x?}`) left out. */
+const OMIT: unique symbol = Symbol('omit');
+type Resolved = Json | typeof OMIT;
 
 function walkJson(value: Json, segs: readonly string[], what: string): RefResult {
   let cur: Json = value;
@@ -67,11 +72,11 @@ function walkJson(value: Json, segs: readonly string[], what: string): RefResult
     if (Array.isArray(cur)) {
       const i = Number(s);
       const next = Number.isInteger(i) ? cur[i] : undefined;
-      if (next === undefined) return { ok: false, message: `${where} has no item ${s} (it has ${cur.length})` };
+      if (next === undefined) return { ok: false, missing: true, message: `${where} has no item ${s} (it has ${cur.length})` };
       cur = next;
     } else if (cur !== null && typeof cur === 'object') {
       const next: Json | undefined = Object.prototype.hasOwnProperty.call(cur, s) ? cur[s] : undefined;
-      if (next === undefined) return { ok: false, message: `${where} has no field '${s}'${didYouMean(s, Object.keys(cur))}` };
+      if (next === undefined) return { ok: false, missing: true, message: `${where} has no field '${s}'${didYouMean(s, Object.keys(cur))}` };
       cur = next;
     } else {
       return { ok: false, message: `${where} is ${describeValue(cur)}, which has no field '${s}'` };
@@ -127,25 +132,41 @@ function cloneJson(v: Json): Json {
 /**
  * Interpolate `${...}` in a raw param value. A string that is exactly one reference takes the
  * referenced value with its JSON type; references inside longer strings are stringified;
- * `$${` is a literal `${`.
+ * `$${` is a literal `${`. A reference ending in `?` (`${dataset.options?}`) tolerates a
+ * missing field: a whole-string value is then left out (so the kind's default applies) and
+ * an embedded one becomes the empty string. Unknown axes are errors even with `?`.
  */
 export function interpolate(value: Json, scope: ParamScope, path: ParamPath, issues: ParamIssue[]): Json {
+  const r = interpolateValue(value, scope, path, issues);
+  return r === OMIT ? null : r;
+}
+
+function optionalRef(ref: string): { ref: string; optional: boolean } {
+  const t = ref.trim();
+  return t.endsWith('?') ? { ref: t.slice(0, -1), optional: true } : { ref: t, optional: false };
+}
+
+function interpolateValue(value: Json, scope: ParamScope, path: ParamPath, issues: ParamIssue[]): Resolved {
   if (typeof value === 'string') {
     if (!value.includes('${')) return value;
     const whole = WHOLE_REF.exec(value);
     if (whole !== null && whole[1] !== undefined) {
-      const r = resolveRef(whole[1], scope);
+      const { ref, optional } = optionalRef(whole[1]);
+      const r = resolveRef(ref, scope);
       if (!r.ok) {
+        if (optional && r.missing === true) return OMIT;
         issues.push({ code: 'BAD_REFERENCE', path, message: r.message });
         return value;
       }
       return cloneJson(r.value);
     }
     let failed = false;
-    const out = value.replace(ANY_REF, (m, ref: string | undefined) => {
+    const out = value.replace(ANY_REF, (m, text: string | undefined) => {
       if (m === '$${') return '${';
-      const r = resolveRef(ref ?? '', scope);
+      const { ref, optional } = optionalRef(text ?? '');
+      const r = resolveRef(ref, scope);
       if (!r.ok) {
+        if (optional && r.missing === true) return '';
         failed = true;
         issues.push({ code: 'BAD_REFERENCE', path, message: r.message });
         return m;
@@ -157,10 +178,20 @@ export function interpolate(value: Json, scope: ParamScope, path: ParamPath, iss
     }
     return out;
   }
-  if (Array.isArray(value)) return value.map((v, i) => interpolate(v, scope, [...path, i], issues));
+  if (Array.isArray(value)) {
+    const out: Json[] = [];
+    value.forEach((v, i) => {
+      const r = interpolateValue(v, scope, [...path, i], issues);
+      if (r !== OMIT) out.push(r);
+    });
+    return out;
+  }
   if (value !== null && typeof value === 'object') {
     const out: Record<string, Json> = {};
-    for (const k of Object.keys(value)) out[k] = interpolate(value[k] as Json, scope, [...path, k], issues);
+    for (const k of Object.keys(value)) {
+      const r = interpolateValue(value[k] as Json, scope, [...path, k], issues);
+      if (r !== OMIT) out[k] = r;
+    }
     return out;
   }
   return value;
@@ -289,7 +320,10 @@ function checkObject(
 export function resolveParams(rawParams: Readonly<Record<string, Json>>, specs: Readonly<Record<string, ParamSpec>>, scope: ParamScope, dir: string): ResolvedParams {
   const issues: ParamIssue[] = [];
   const interpolated: Record<string, Json> = {};
-  for (const k of Object.keys(rawParams)) interpolated[k] = interpolate(rawParams[k] as Json, scope, [k], issues);
+  for (const k of Object.keys(rawParams)) {
+    const r = interpolateValue(rawParams[k] as Json, scope, [k], issues);
+    if (r !== OMIT) interpolated[k] = r;
+  }
   const ctx: CheckCtx = { dir, issues, externalPaths: [], pathChecks: [] };
   // Type checks on values whose references failed would only repeat the reference error.
   const skip = new Set(issues.map((i) => String(i.path[0])));
