@@ -9,10 +9,11 @@ import type { Mat } from './mat.ts';
 import { gramKernel, KERNEL_COLS, KERNEL_ROWS } from './wasm-gram.ts';
 
 /**
- * A zero-filled stack of `rows` x `cols` float64 values, row stride `stride` elements
- * (rows padded to a multiple of 4, columns to a multiple of 2 with zeros that never enter
- * a mean). With the SIMD kernel `data` is a view into its memory and stays valid only until
- * the next `allocStack` call (everything here is synchronous, so one call = one buffer).
+ * A stack of `rows` x `cols` float64 values, row stride `stride` elements (rows padded to a
+ * multiple of 4, columns to a multiple of 2; the padding is zero and never enters a mean).
+ * The `rows` x `cols` cells are NOT cleared: the caller writes every one of them. With the
+ * SIMD kernel `data` is a view into its memory and stays valid only until the next
+ * `allocStack` call (everything here is synchronous, so one call = one buffer).
  */
 export interface StackBuffer {
   readonly data: Float64Array;
@@ -27,7 +28,7 @@ export interface StackBuffer {
 /** Columns per cache block of the Gram pass: 4 + 2 rows x 8 KiB stay in L1/L2. */
 const K_BLOCK = 1024;
 
-/** Allocates the stack for `rows` neurons by `cols` datapoints (zero-filled). */
+/** Allocates the stack for `rows` neurons by `cols` datapoints (padding zeroed, cells to be written). */
 export function allocStack(rows: number, cols: number, opts: { forceJs?: boolean } = {}): StackBuffer {
   const rowsPad = Math.ceil(rows / KERNEL_ROWS) * KERNEL_ROWS;
   const stride = cols + (cols % 2);
@@ -39,7 +40,9 @@ export function allocStack(rows: number, cols: number, opts: { forceJs?: boolean
       const have = kernel.memory.buffer.byteLength;
       if (have < bytes) kernel.memory.grow(Math.ceil((bytes - have) / 65536));
       const data = new Float64Array(kernel.memory.buffer, 0, n);
-      data.fill(0);
+      // memory is reused between calls: clear only the padding (10 MB of cells get overwritten anyway)
+      data.fill(0, rows * stride);
+      if (stride !== cols) for (let i = 0; i < rows; i++) data[i * stride + cols] = 0;
       return { data, rows, cols, stride, rowsPad, byteOffset: 0 };
     }
   }

@@ -12,8 +12,9 @@
  * 16 SIMD registers of x86-64 (4 x 4 spills and measured slower).
  */
 
-/** Rows per block on the left and on the right operand of the kernel. */
+/** Rows of the left operand per kernel call (the stack is padded to a multiple of it). */
 export const KERNEL_ROWS = 4;
+/** Rows of the right operand per kernel call. */
 export const KERNEL_COLS = 2;
 
 function uleb(n: number): number[] {
