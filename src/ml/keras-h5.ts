@@ -578,7 +578,9 @@ export async function saveKerasWeights(model: LayersModel, file: string, opts: S
   const layout = opts.layout ?? 'weights';
   const mod = await h5();
   const tmp = `${file}.tmp-${process.pid}`;
-  const f = new mod.File(tmp, 'w');
+  // Cap the object format at HDF5 1.10 so the h5py/HDF5 of TF 2.x era Keras reads the file
+  // (h5wasm bundles HDF5 2.0, whose newest object formats older libraries refuse).
+  const f = new mod.File(tmp, 'w', { libver: ['earliest', 'v110'] });
   try {
     let root: H5Group = f;
     switch (layout) {
