@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { summarize, buildTable2, type CcaSummary } from '../src/study/aggregate.ts';
 import { evaluateClaims, claimLine } from '../src/study/claims.ts';
 import { figure3Spec, figure5Spec, renderSvg, svgToPng } from '../src/study/charts.ts';
-import { filterGridPixels } from '../src/study/filter-grid.ts';
+import { filterGrid, grayToPng } from '../src/study/filter-grid.ts';
 import { LAYERS, type Layer } from '../src/study/names.ts';
 import { ALL_PAIRS } from '../src/study/pairs.ts';
 import { buildReport, type StudyResults } from '../src/study/report.ts';
@@ -82,17 +82,14 @@ test('chart specs render headlessly to SVG and PNG', async () => {
   assert.deepEqual((spec.data as { values: unknown[] }).values, [], 'Figure 5 shows no-freeze rows only by default');
 });
 
-test('filter grid normalises over all filters and lays out the first 36', () => {
-  const shape = [2, 2, 3, 40] as const;
-  const data = new Float32Array(2 * 2 * 3 * 40);
-  data[0] = -1; // filter 0, pixel (0,0), channel 0: global minimum -> black
-  data[(0 * 3 + 0) * 40 + 1] = 3; // filter 1, pixel (0,0), channel 0: global maximum -> white
-  const img = filterGridPixels({ data, shape }, { scale: 1, gap: 1 });
-  assert.equal(img.width, 6 * 2 + 7);
-  assert.equal(img.height, 6 * 2 + 7);
-  assert.equal(img.pixels[1 * img.width + 1], 0);
-  assert.equal(img.pixels[1 * img.width + 4], 255);
-  assert.equal(img.pixels[1 * img.width + 2], 64, 'zero maps to (0 - min) / (max - min)');
+test('Figure 4 grid PNG is a grayscale image of the first 36 filters', async () => {
+  const data = new Float32Array(7 * 7 * 3 * 40).map((_, i) => Math.cos(i));
+  const img = filterGrid({ data, shape: [7, 7, 3, 40] });
+  const png = await grayToPng(img);
+  assert.deepEqual(png.subarray(0, 8), PNG_SIGNATURE);
+  const sharp = (await import('sharp')).default;
+  const meta = await sharp(png).metadata();
+  assert.deepEqual([meta.width, meta.height, meta.channels], [img.width, img.height, 1]);
 });
 
 function fakeResults(): StudyResults {
@@ -117,7 +114,7 @@ function fakeResults(): StudyResults {
     .map((r) => ({ ...r, target: r.stimuli, source: r.model2, auc: 0.9, aucRandom: 0.6, gain: 0.5 }));
   const fits = LAYERS.flatMap((layer) => ['IN', 'RIN'].map((source) => ({ source, layer, n: 4, slope: -0.5, intercept: 1, r: -0.3 })));
   const bands = LAYERS.flatMap((layer) => ['IN', 'RIN'].flatMap((source) => [0.5, 0.9].map((x) => ({ source, layer, x, fit: 1 - 0.5 * x, lo: 0.9 - 0.5 * x, hi: 1.1 - 0.5 * x }))));
-  const kernel = { data: new Float32Array(7 * 7 * 3 * 8).map((_, i) => Math.sin(i)), shape: [7, 7, 3, 8] as const };
+  const kernel = { data: new Float32Array(7 * 7 * 3 * 8).map((_, i) => Math.sin(i)), shape: [7, 7, 3, 8] as [number, number, number, number] };
   return { a: 'IN', b: 'RIN', auc, cca, similarity, gain, fits, bands, filters: [{ source: 'IN', kernel }, { source: 'RIN', kernel }] };
 }
 

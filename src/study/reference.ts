@@ -5,7 +5,10 @@
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseAucCsv, parseCcaCsv, parseSimilarityCsv, type AucRecord, type CcaRecord, type SimilarityRecord } from './records.ts';
+import { joinGain } from './gain.ts';
+import { LAYERS } from './names.ts';
+import { parseAucCsv, parseCcaCsv, parseSimilarityCsv, type AucRecord, type CcaRecord, type FitRecord, type SimilarityRecord } from './records.ts';
+import type { ReferenceResults } from './report.ts';
 
 /** The reference folder lacks a required file; names the folder and the file. */
 export class ReferenceError extends Error {
@@ -33,4 +36,27 @@ export function readReferenceRecords(dir: string): ReferenceRecords {
   const simFile = join(dir, 'similarity.csv');
   const similarity = existsSync(simFile) ? parseSimilarityCsv(readFileSync(simFile, 'utf8'), simFile) : [];
   return { dir, auc, cca, similarity };
+}
+
+/**
+ * The paper's numbers ready for the report: records plus the Figure 6 OLS fits recomputed
+ * from the published CCA and AUC rows (the paper publishes the plot, not the fits).
+ * `fit` is stats' olsFit, passed in so this module stays free of the stats dependency.
+ */
+export function referenceResults(
+  rec: ReferenceRecords,
+  names: { a: string; b: string },
+  fit: (x: number[], y: number[]) => { slope: number; intercept: number; r: number; n: number },
+): ReferenceResults {
+  const gain = joinGain(rec.cca, rec.auc, { sources: [names.a, names.b], skipMissing: true });
+  const fits: FitRecord[] = [];
+  for (const source of [names.a, names.b]) {
+    const pts = gain.filter((g) => g.source === source);
+    if (pts.length < 3) continue;
+    for (const layer of LAYERS) {
+      const f = fit(pts.map((g) => g.values[layer]), pts.map((g) => g.gain));
+      fits.push({ source, layer, n: f.n, slope: f.slope, intercept: f.intercept, r: f.r });
+    }
+  }
+  return { dir: rec.dir, a: names.a, b: names.b, auc: rec.auc, cca: rec.cca, similarity: rec.similarity, fits };
 }

@@ -10,7 +10,7 @@ import { buildTable2, formatMeanStd, summarizeCca, summarizeSimilarity, type Cca
 import { figure3Spec, figure4Spec, figure5Spec, figure6Spec, renderSvg, svgToPng, type VegaLiteSpec } from './charts.ts';
 import { claimLine, evaluateClaims, type ClaimResult } from './claims.ts';
 import { toHtml, toMarkdown, type Block, type Cell } from './document.ts';
-import { filterGridPixels, grayToPng, type ConvKernel } from './filter-grid.ts';
+import { filterGrid, grayToPng, type ConvKernel } from './filter-grid.ts';
 import { LAYERS, freezeLabel, simVsAucStem } from './names.ts';
 import { ALL_PAIRS, pairLabel } from './pairs.ts';
 import { formatCsv } from './csv.ts';
@@ -235,7 +235,7 @@ export async function buildReport(results: StudyResults, opts: ReportOptions = {
     blocks.push({ type: 'heading', level: 2, text: 'Figure 4: conv1 filters of the sources' });
     const grids = [];
     for (const k of kernels) {
-      const img = filterGridPixels(k.kernel);
+      const img = filterGrid(k.kernel);
       const png = await grayToPng(img);
       files.push({ path: `figures/fig4_${safeName(k.source)}_conv1.png`, content: png });
       grids.push({ source: k.source, dataUrl: `data:image/png;base64,${png.toString('base64')}`, width: img.width, height: img.height });
