@@ -121,7 +121,7 @@ describe('renderers', () => {
 
   it('mermaid stage and instance graphs', async () => {
     const { plan } = await loadOk(SMALL);
-    assert.equal(toMermaid(plan, 'stage'), 'flowchart LR\n  s0["a<br/><small>train × 2</small>"]\n  s1["b<br/><small>summarize × 1</small>"]\n  s0 -->|"where x=2"| s1\n');
+    assert.equal(toMermaid(plan, 'stage'), 'flowchart LR\n  s0["a<br/>train × 2"]\n  s1["b<br/>summarize × 1"]\n  s0 -->|"where x=2"| s1\n');
     assert.equal(
       toMermaid(plan, 'instance'),
       'flowchart LR\n  subgraph g0["a"]\n    i0["a[x=1]"]\n    i1["a[x=2]"]\n  end\n  subgraph g1["b"]\n    i2["b"]\n  end\n  i1 --> i2\n',

@@ -44,7 +44,7 @@ export function toMermaid(plan: Plan, level: GraphLevel): string {
         const id = `s${ids.size}`;
         ids.set(name, id);
         const n = counts.get(name) ?? 0;
-        lines.push(`  ${id}["${mermaidText(name)}<br/><small>${mermaidText(decl.kind)} × ${n}</small>"]`);
+        lines.push(`  ${id}["${mermaidText(name)}<br/>${mermaidText(decl.kind)} × ${n}"]`);
       }
       for (const name of plan.stageOrder) {
         for (const need of plan.stages.get(name)!.needs) {

@@ -8,7 +8,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { StageKind } from '../executor/contract.ts';
-import type { ConfigError } from './errors.ts';
+import { displayPath, type ConfigError } from './errors.ts';
 import type { LoadedKind, SourceLocation } from './plan.ts';
 
 /** The dag package folder (holds package.json, `stages/`, `src/`), found from this module's URL. */
@@ -60,7 +60,7 @@ async function importKind(file: string, loc: SourceLocation | undefined, label: 
     mod = (await import(pathToFileURL(file).href)) as { default?: unknown };
   } catch (err) {
     const why = err instanceof Error ? err.message.split('\n')[0] : String(err);
-    return { error: { code: 'KIND_LOAD', severity: 'error', loc, message: `${label} ${file} failed to import: ${why}` } };
+    return { error: { code: 'KIND_LOAD', severity: 'error', loc, message: `${label} ${displayPath(file)} failed to import: ${why}` } };
   }
   if (!isStageKind(mod.default)) {
     return {
@@ -68,7 +68,7 @@ async function importKind(file: string, loc: SourceLocation | undefined, label: 
         code: 'KIND_INVALID',
         severity: 'error',
         loc,
-        message: `${label} ${file} must default-export a StageKind ({ kind, doc, params, run }); use \`export default defineStage({...})\``,
+        message: `${label} ${displayPath(file)} must default-export a StageKind ({ kind, doc, params, run }); use \`export default defineStage({...})\``,
       },
     };
   }
@@ -104,7 +104,7 @@ export async function loadStageKinds(opts: LoadStageKindsOptions = {}): Promise<
     if (r.kind === undefined) return;
     const prev = kinds.get(r.kind.kind);
     if (prev !== undefined) {
-      errors.push({ code: 'DUPLICATE_KIND', severity: 'error', loc: job.loc, message: `stage kind '${r.kind.kind}' is defined twice: by ${prev.file} and by ${job.file}` });
+      errors.push({ code: 'DUPLICATE_KIND', severity: 'error', loc: job.loc, message: `stage kind '${r.kind.kind}' is defined twice: by ${displayPath(prev.file)} and by ${displayPath(job.file)}` });
       return;
     }
     kinds.set(r.kind.kind, { kind: r.kind, file: job.file, codeDeps: (r.kind.codeDeps ?? []).map((d) => resolve(job.root, d)) });
