@@ -75,6 +75,15 @@ stages:
 
   it('a file without stages', async () => {
     assert.equal(where(one(await loadErrors('seed: 1\n'), 'MISSING_KEY')), 'MISSING_KEY@1:1');
+    const e = one(await loadErrors('seed: 1\nstage:\n  a: { uses: train }\n'), 'MISSING_KEY');
+    assert.equal(at(e), '2:1');
+    assert.match(e.message, /instead of 'stage'/);
+  });
+
+  it('a list or map under a near miss of a schema key is read as a collection, with a warning', async () => {
+    const { result } = await loadYaml('plugin: [x.ts]\nstages:\n  a: { uses: train }\n');
+    assert.ok(result.ok);
+    if (result.ok) assert.deepEqual(result.warnings.map((w) => `${where(w)} ${w.message}`), ["UNKNOWN_KEY@1:1 top-level key 'plugin' is read as a collection; did you mean 'plugins'?"]);
   });
 });
 

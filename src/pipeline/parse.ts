@@ -10,7 +10,7 @@ import type { Diagnostics } from './diagnostics.ts';
 import { AXIS_VALUE_FORBIDDEN, formatAxisValue } from './ids.ts';
 import type { SourceLocation } from './plan.ts';
 import { asMap, asSeq, describeNode, type SourceFile } from './source.ts';
-import { didYouMean } from './suggest.ts';
+import { closest, didYouMean } from './suggest.ts';
 
 /** Top-level keys with a meaning; any other top-level key holding a map or list is a collection. */
 export const TOP_LEVEL_KEYS = ['version', 'seed', 'cache', 'plugins', 'stages'] as const;
@@ -137,6 +137,11 @@ export function parseRaw(src: SourceFile, diag: Diagnostics): RawPipeline {
       continue;
     }
     raw.collections.set(e.key, parseCollection(src, diag, e.key, keyLoc, (m ?? s)!));
+    // `plugin: [x.ts]` would silently become a collection: say so when the name is a near miss.
+    const near = closest(e.key, TOP_LEVEL_KEYS);
+    if (near !== undefined && near !== 'stages') {
+      diag.warn('UNKNOWN_KEY', `top-level key '${e.key}' is read as a collection; did you mean '${near}'?`, keyLoc);
+    }
   }
   for (const e of entries) {
     const keyLoc = src.of(e.keyNode, fileLoc);
@@ -180,7 +185,13 @@ export function parseRaw(src: SourceFile, diag: Diagnostics): RawPipeline {
     }
   }
   if (stagesEntry === undefined) {
-    diag.error('MISSING_KEY', "missing key 'stages' (a map of stage name -> stage)", fileLoc);
+    const near = closest('stages', raw.collections.keys());
+    const nearLoc = near === undefined ? undefined : raw.collections.get(near)?.loc;
+    if (near !== undefined && nearLoc !== undefined) {
+      diag.error('MISSING_KEY', `missing key 'stages'; did you mean 'stages' instead of '${near}'? ('${near}' is read as a collection)`, nearLoc);
+    } else {
+      diag.error('MISSING_KEY', "missing key 'stages' (a map of stage name -> stage)", fileLoc);
+    }
     return raw;
   }
   const stagesKeyLoc = src.of(stagesEntry.keyNode, fileLoc);
