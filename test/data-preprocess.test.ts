@@ -205,6 +205,7 @@ test('a corrupt image stops the stage naming the file; on_bad_image: skip lists 
   assert.equal(m.count, 6);
   assert.equal(m.skipped.length, 1);
   assert.equal(m.skipped[0].path, 'b/broken.png');
+  assert.match(m.skipped[0].reason, /^b\/broken\.png: unreadable image/, 'manifest messages are relative to root');
   assert.ok(warnings.some((w) => w.includes('broken.png')));
   assert.deepEqual(readNpy(join(c.outDir, 'images.npy')).shape, [6, 4, 4, 3]);
 });

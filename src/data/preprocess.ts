@@ -231,6 +231,9 @@ export async function runPreprocess(params: PreprocessParams, env: PreprocessEnv
   const rows = kept.map((it, r) => [r, displayPath(it.path, params.root), it.className, labels[r]!, it.group ?? '', keptFolds[r]!]);
   await writeFile(join(env.outDir, 'index.csv'), formatCsv(['row', 'path', 'class', 'label', 'group', 'fold'], rows));
   await writeFile(join(env.outDir, 'thumbnails.png'), await thumbnailGrid(pixels, labels, H, W, data.classes.length, params.thumbnails_per_class ?? 6));
+  // Messages name files by absolute path; the manifest keeps them relative to root so its
+  // bytes do not depend on where the download lives.
+  const rel = (m: string): string => (params.root ? m.split(params.root.endsWith(sep) ? params.root : params.root + sep).join('') : m);
   const manifest: Manifest = {
     dataset: env.dataset,
     adapter: params.adapter,
@@ -243,8 +246,8 @@ export async function runPreprocess(params: PreprocessParams, env: PreprocessEnv
     foldSource,
     foldCounts,
     resize: method,
-    skipped,
-    warnings,
+    skipped: skipped.map((k) => ({ path: k.path, reason: rel(k.reason) })),
+    warnings: warnings.map(rel),
   };
   await writeFile(join(env.outDir, 'manifest.json'), JSON.stringify(manifest, null, 2) + '\n');
   env.log(`${env.dataset}: ${n} images ${H}x${W}, classes ${data.classes.map((c) => `${c} ${perClass[c]}`).join(', ')}, folds ${foldCounts.join('/')}`);
