@@ -103,9 +103,9 @@ export class StatCache {
    * Whether a published object still has the expected digest: free when its fingerprint
    * is the one recorded at publish/verify time, a full re-hash otherwise.
    */
-  objectMatches(file: string, expected: Digest): boolean {
+  objectMatches(file: string, expected: Digest, st?: BigIntStats): boolean {
     try {
-      return this.digestFile(file) === expected;
+      return this.digestFile(file, st) === expected;
     } catch {
       return false;
     }

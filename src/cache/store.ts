@@ -8,6 +8,7 @@
 import {
   chmodSync, copyFileSync, readFileSync, existsSync, lstatSync, mkdirSync, readdirSync, renameSync, rmSync, statSync, unlinkSync, writeFileSync,
 } from 'node:fs';
+import type { BigIntStats } from 'node:fs';
 import { hostname } from 'node:os';
 import { join, relative } from 'node:path';
 import type { DeviceAssignment } from '../executor/contract.ts';
@@ -117,15 +118,15 @@ export class LocalCache {
     const bad: Array<{ path: string; problem: 'missing' | 'size' | 'digest' }> = [];
     for (const [path, o] of Object.entries(record.outputs)) {
       const file = this.objectPath(o.digest);
-      let size: number;
+      let st: BigIntStats;
       try {
-        size = statSync(file).size;
+        st = statSync(file, { bigint: true });
       } catch {
         bad.push({ path, problem: 'missing' });
         continue;
       }
-      if (size !== o.size) bad.push({ path, problem: 'size' });
-      else if (!this.stat.objectMatches(file, o.digest)) bad.push({ path, problem: 'digest' });
+      if (Number(st.size) !== o.size) bad.push({ path, problem: 'size' });
+      else if (!this.stat.objectMatches(file, o.digest, st)) bad.push({ path, problem: 'digest' });
     }
     return bad.length === 0 ? { ok: true } : { ok: false, bad };
   }
@@ -184,7 +185,7 @@ export class LocalCache {
 
   /** Write the run record (the commit point of a run), then point the index at it. */
   writeRecord(record: RunRecord): void {
-    atomicWriteFile(this.layout, this.layout.runPath(record.key), JSON.stringify(record, null, 1));
+    atomicWriteFile(this.layout, this.layout.runPath(record.key), JSON.stringify(record));
     const entry: IndexEntry = { id: record.id, key: record.key, at: record.endedAt };
     atomicWriteFile(this.layout, this.layout.indexPath(record.id), JSON.stringify(entry));
     try { rmSync(this.layout.failedPath(record.id), { force: true }); } catch { /* ignore */ }

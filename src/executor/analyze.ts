@@ -32,6 +32,8 @@ export class KeyBuilder {
   private readonly code = new Map<string, KeyPreimage['code']>();
   private readonly runtime = new Map<string, Json>();
   private readonly external = new Map<string, string>();
+  private readonly labels = new Map<string, string>();
+  private readonly manifestDigests = new WeakMap<OutputManifest, Digest>();
   /** Records read through `previousRecord`, for ETA estimates. */
   readonly durations = new Map<string, number[]>();
 
@@ -39,6 +41,15 @@ export class KeyBuilder {
 
   /** A stable label for a file: relative to the pipeline folder or the dag package when inside. */
   label(abs: string): string {
+    let hit = this.labels.get(abs);
+    if (hit === undefined) {
+      hit = this.computeLabel(abs);
+      this.labels.set(abs, hit);
+    }
+    return hit;
+  }
+
+  private computeLabel(abs: string): string {
     const inside = (root: string): boolean => abs === root || abs.startsWith(root.endsWith(sep) ? root : root + sep);
     if (inside(this.plan.dir)) return relative(this.plan.dir, abs) || '.';
     if (inside(PACKAGE_ROOT)) return `dag:${relative(PACKAGE_ROOT, abs)}`;
@@ -86,6 +97,7 @@ export class KeyBuilder {
 
   /** Params with external paths written relative to the pipeline folder (relocatable keys). */
   private keyParams(inst: Instance): Record<string, Json> {
+    if (inst.externalPaths.length === 0) return inst.params;
     const paths = new Set(inst.externalPaths);
     const map = (v: Json): Json => {
       if (typeof v === 'string') return paths.has(v) && isAbsolute(v) ? this.label(v) : v;
@@ -110,7 +122,12 @@ export class KeyBuilder {
     for (const dep of inst.deps) {
       const out = upstream.get(dep);
       if (!out) throw new Error(`preimage(${inst.id}): outputs of ${dep} not given (bug)`);
-      inputs[dep] = outputsDigest(out);
+      let d = this.manifestDigests.get(out);
+      if (d === undefined) {
+        d = outputsDigest(out);
+        this.manifestDigests.set(out, d);
+      }
+      inputs[dep] = d;
     }
     return {
       preimage: {

@@ -137,6 +137,12 @@ export interface StageKind<P = Record<string, unknown>> {
    * cheaply in the main process without loading heavy libraries; enters the cache key.
    */
   runtimeKey?(env: { device: DeviceAssignment | 'any' }): Json;
+  /**
+   * Let the executor run several instances of this kind one after another in one worker
+   * process (default false: a fresh process per instance). Only for cheap stages that keep
+   * no state between runs; it saves the worker start-up (~0.3 s) per instance.
+   */
+  readonly reuseWorker?: boolean;
   run(ctx: StageContext<P>): Promise<void>;
 }
 

@@ -4,10 +4,9 @@
  * ones without forking anything, runs the rest in worker processes bounded by the CPU
  * and GPU pools, publishes outputs, and emits events. It never prints.
  */
-import { fork, type ChildProcess } from 'node:child_process';
 import { mkdirSync, rmSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { pathToFileURL } from 'node:url';
 import type { DeviceAssignment, UpstreamInput } from './contract.ts';
 import type { Instance, Plan } from '../pipeline/plan.ts';
 import type { CacheKey } from '../cache/digest.ts';
@@ -17,7 +16,8 @@ import type { LocalCache, RunRecord } from '../cache/store.ts';
 import { KeyBuilder, type Evaluation, type StaticEvaluation } from './analyze.ts';
 import { formatReason, type EngineEvent, type EventSink, type RunCounts, type RunReason } from './events.ts';
 import { GpuPool, SlotPool, type Release } from './pools.ts';
-import type { FromWorker, ToWorker, WorkerContextData } from './worker-protocol.ts';
+import type { WorkerContextData } from './worker-protocol.ts';
+import { WorkerPool } from './worker-pool.ts';
 
 /** What `runPlan` needs. */
 export interface RunOptions {
@@ -47,8 +47,6 @@ export interface RunResult {
 
 type Outcome = { ok: true; outputs: OutputManifest; record: RunRecord } | { ok: false };
 
-const WORKER = fileURLToPath(new URL('./worker.ts', import.meta.url));
-const TSX = import.meta.resolve('tsx');
 
 /** Why an instance outside an `--only` selection cannot serve as a cached input. */
 export interface OnlyProblem {
@@ -105,7 +103,7 @@ export async function runPlan(opts: RunOptions): Promise<RunResult> {
   const cpu = new SlotPool(opts.jobs);
   let gpuPool: GpuPool | undefined;
   const gpuPoolOf = (): GpuPool => (gpuPool ??= new GpuPool(opts.gpus()));
-  const children = new Set<ChildProcess>();
+  const workers = new WorkerPool(plan.dir);
   const heldLocks = new Set<CacheKey>();
   let stopping = false;
   let interrupted = false;
@@ -113,7 +111,7 @@ export async function runPlan(opts: RunOptions): Promise<RunResult> {
   const onAbort = (): void => {
     interrupted = true;
     stopping = true;
-    for (const c of children) killChild(c);
+    workers.killAll();
   };
   if (opts.signal?.aborted) onAbort();
   opts.signal?.addEventListener('abort', onAbort, { once: true });
@@ -265,71 +263,19 @@ export async function runPlan(opts: RunOptions): Promise<RunResult> {
       if (level === 'warn') warnings.push({ id: inst.id, message });
       emit({ type: 'log', t: Date.now(), id: inst.id, stage: inst.stage, level, message });
     };
-    const result = await new Promise<{ ok: true } | { ok: false; code: string; message: string; stack?: string }>((resolveRun) => {
-      const child = fork(WORKER, [], {
-        execArgv: ['--import', TSX],
-        cwd: plan.dir,
-        env: { ...process.env, CUDA_VISIBLE_DEVICES: device.type === 'gpu' ? device.id : '' },
-        stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
-        serialization: 'advanced',
-      });
-      children.add(child);
-      let settled: { ok: true } | { ok: false; code: string; message: string; stack?: string } | undefined;
-      const pipeLines = (stream: NodeJS.ReadableStream | null, level: 'info' | 'warn'): void => {
-        let buf = '';
-        stream?.setEncoding('utf8');
-        stream?.on('data', (chunk: string) => {
-          buf += chunk;
-          let nl: number;
-          while ((nl = buf.indexOf('\n')) >= 0) {
-            addLog(level, buf.slice(0, nl));
-            buf = buf.slice(nl + 1);
-          }
-        });
-        stream?.on('end', () => {
-          if (buf) addLog(level, buf);
-        });
-      };
-      pipeLines(child.stdout, 'info');
-      pipeLines(child.stderr, 'info');
-      child.on('message', (raw) => {
-        const m = raw as FromWorker;
-        switch (m.type) {
-          case 'progress':
-            emit({ type: 'progress', t: Date.now(), id: inst.id, stage: inst.stage, progress: m.progress });
-            break;
-          case 'log':
-            addLog(m.level, m.message);
-            break;
-          case 'done':
-            settled = { ok: true };
-            break;
-          case 'failed':
-            settled = { ok: false, code: m.error.code, message: m.error.message, ...(m.error.stageError ? {} : { stack: m.error.stack }) };
-            break;
-          default: {
-            const never: never = m;
-            throw new Error(`unknown worker message ${JSON.stringify(never)}`);
-          }
-        }
-      });
-      child.on('error', (e) => {
-        settled ??= { ok: false, code: 'WORKER_ERROR', message: e.message };
-      });
-      child.on('exit', (code, signal) => {
-        children.delete(child);
-        if (interrupted) resolveRun({ ok: false, code: 'INTERRUPTED', message: 'interrupted' });
-        else resolveRun(settled ?? { ok: false, code: 'WORKER_DIED', message: `worker exited with ${signal ? `signal ${signal}` : `code ${code}`} before finishing` });
-      });
-      const msg: ToWorker = { type: 'run', moduleUrl: pathToFileURL(loaded.file).href, ctx };
-      child.send(msg);
+    const result = await workers.run(loaded.file, pathToFileURL(loaded.file).href, device, loaded.kind.reuseWorker === true, ctx, {
+      progress: (progress) => emit({ type: 'progress', t: Date.now(), id: inst.id, stage: inst.stage, progress }),
+      log: addLog,
     });
+    if (interrupted && !result.ok) {
+      rmSync(outDir, { recursive: true, force: true });
+      return skip(inst, 'interrupted');
+    }
     const endedAt = new Date();
     const durationMs = endedAt.getTime() - startedAt.getTime();
     const log = logLines.join('\n') + (logLines.length ? '\n' : '');
     if (!result.ok) {
       rmSync(outDir, { recursive: true, force: true });
-      if (result.code === 'INTERRUPTED') return skip(inst, 'interrupted');
       cache.writeFailure({
         id: inst.id,
         stage: inst.stage,
@@ -385,6 +331,7 @@ export async function runPlan(opts: RunOptions): Promise<RunResult> {
     await Promise.all(ordered.map((id) => task(id)));
   } finally {
     opts.signal?.removeEventListener('abort', onAbort);
+    workers.killAll(); // idle reusable workers
     for (const k of heldLocks) unlock(cache.layout, k);
     cache.stat.save();
   }
@@ -392,19 +339,6 @@ export async function runPlan(opts: RunOptions): Promise<RunResult> {
   const summary: EngineEvent = { type: 'summary', t: Date.now(), counts, durationMs, warnings, interrupted };
   emit(summary);
   return { counts, interrupted, durationMs };
-}
-
-function killChild(c: ChildProcess): void {
-  try {
-    c.kill('SIGTERM');
-  } catch {
-    /* already gone */
-  }
-  setTimeout(() => {
-    if (c.exitCode === null && c.signalCode === null) {
-      try { c.kill('SIGKILL'); } catch { /* gone */ }
-    }
-  }, 3000).unref();
 }
 
 /** Re-exported for reporters that want to word reasons the same way. */

@@ -20,7 +20,15 @@ export interface WorkerContextData {
 }
 
 /** Scheduler -> worker. */
-export type ToWorker = { type: 'run'; moduleUrl: string; ctx: WorkerContextData } | { type: 'abort' };
+export type ToWorker =
+  | {
+      type: 'run';
+      moduleUrl: string;
+      ctx: WorkerContextData;
+      /** Stay alive after this instance for the next one (kinds with `reuseWorker`). */
+      keepAlive?: boolean;
+    }
+  | { type: 'abort' };
 
 /** Worker -> scheduler. */
 export type FromWorker =

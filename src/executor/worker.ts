@@ -56,7 +56,7 @@ process.on('message', (raw) => {
   runOne(m).then(
     async () => {
       await send({ type: 'done' });
-      process.exit(0);
+      if (!m.keepAlive) process.exit(0);
     },
     async (e: unknown) => {
       const err = e instanceof Error ? e : new Error(String(e));
