@@ -6,13 +6,15 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadTf } from '../src/ml/backend.ts';
 import { finetune, type FinetuneOptions } from '../src/ml/train/finetune.ts';
 import { squaresDataset, tinyClassifier } from '../src/ml/train/fixtures.ts';
 import { TrainError } from '../src/ml/train/errors.ts';
+import { rocAuc } from '../src/stats/auc.ts';
 
 const SIZE = 16;
 const train = squaresDataset(48, SIZE, 1);
@@ -51,7 +53,8 @@ test('the loss decreases and the evaluated model is the best-validation checkpoi
   assert.ok(Math.abs(r.metrics.valLoss - vl[bestIdx]!) < 1e-5, `evaluated val_loss ${r.metrics.valLoss} vs best ${vl[bestIdx]}`);
   assert.equal(r.predictions.shape[0], 16);
   assert.equal(r.predictions.shape[1], 1);
-  assert.ok(r.metrics.auc === null || (r.metrics.auc >= 0 && r.metrics.auc <= 1));
+  assert.equal(r.metrics.auc, rocAuc(val.labels, r.predictions.probs), 'AUC of the evaluated predictions');
+  assert.ok(r.metrics.auc! > 0.5, `AUC ${r.metrics.auc} on an easy task`);
   r.model.dispose();
 });
 
@@ -158,4 +161,48 @@ test('bad input: labels outside the classes, mismatched shapes, NaN loss', async
   };
   await assert.rejects(finetune(tf, base({ model: poisoned })), (e: unknown) => e instanceof TrainError && e.code === 'NAN_LOSS' && /epoch 1, batch 1\/3/.test(e.message));
   await assert.rejects(finetune(tf, base({}, { batchSize: 0 })), (e: unknown) => e instanceof TrainError && e.code === 'BAD_PARAM');
+});
+
+test('a child process SIGKILLed during epoch 3 resumes from the epoch-2 checkpoint to the same result', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ml-train-kill-'));
+  try {
+    const root = new URL('..', import.meta.url).pathname;
+    const script = join(dir, 'child.mts');
+    writeFileSync(
+      script,
+      `import { loadTf } from ${JSON.stringify(join(root, 'src/ml/backend.ts'))};
+import { finetune } from ${JSON.stringify(join(root, 'src/ml/train/finetune.ts'))};
+import { squaresDataset, tinyClassifier } from ${JSON.stringify(join(root, 'src/ml/train/fixtures.ts'))};
+const { tf } = await loadTf({ prefer: 'wasm' });
+await finetune(tf, {
+  model: tinyClassifier({ size: ${SIZE} }), train: squaresDataset(48, ${SIZE}, 1), val: squaresDataset(16, ${SIZE}, 2),
+  params: { lr: 1e-2, batchSize: 16, maxEpochs: 4, patience: 10, preprocess: 'none', seed: 7 },
+  workDir: ${JSON.stringify(join(dir, 'work'))},
+  onProgress: (p) => { if (p.unit === 'batch' && p.message.includes('epoch 3 ') && p.done === 2) { process.stdout.write('KILL-ME\\n'); Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 60000); } },
+});
+`,
+    );
+    const child = spawn(process.execPath, ['--import', 'tsx', script], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
+    await new Promise<void>((resolve, reject) => {
+      child.stdout.on('data', (d: Buffer) => {
+        if (d.toString().includes('KILL-ME')) child.kill('SIGKILL');
+      });
+      child.on('exit', (code, sig) => (sig === 'SIGKILL' ? resolve() : reject(new Error(`child exited with ${code} before it was killed`))));
+    });
+    const params = { maxEpochs: 4, patience: 10 };
+    const resumed = await finetune(tf, base({ workDir: join(dir, 'work') }, params));
+    assert.equal(resumed.resumedEpochs, 2);
+    const full = await finetune(tf, base({}, params));
+    assertSameWeights(weightsOf(resumed.model), weightsOf(full.model), 'killed + resumed vs uninterrupted');
+    for (const r of [full, resumed]) r.model.dispose();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('progress reports every batch and every epoch', async () => {
+  const seen: string[] = [];
+  const r = await finetune(tf, base({ onProgress: (p) => seen.push(`${p.unit}:${p.done}/${p.total}`) }, { maxEpochs: 2, patience: 10 }));
+  assert.deepEqual(seen, ['batch:1/3', 'batch:2/3', 'batch:3/3', 'epoch:1/2', 'batch:1/3', 'batch:2/3', 'batch:3/3', 'epoch:2/2']);
+  r.model.dispose();
 });

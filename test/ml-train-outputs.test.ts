@@ -42,6 +42,7 @@ test('resnet-micro: pretrain outputs, then fine-tune from its weights.h5 (backbo
   const metrics = JSON.parse(readFileSync(join(out, 'metrics.json'), 'utf8')) as Record<string, unknown>;
   assert.equal(metrics['bestEpoch'], 1);
   assert.equal(metrics['aucKind'], 'ovr-weighted');
+  assert.equal(typeof metrics['auc'], 'number');
   assert.deepEqual(metrics['classNames'], ['none', 'red', 'green']);
 
   // Fine-tune a binary model from the 3-class pretrain file: backbone loaded, head fresh.

@@ -364,7 +364,7 @@ export async function finetune(tf: Tf, opts: FinetuneOptions): Promise<FinetuneR
   // The evaluated and saved model is the best-validation checkpoint (ModelCheckpoint).
   if (bestWeights !== null) setWeightArrays(tf, net.model, bestWeights, 'best checkpoint');
   const final = evaluate(tf, net, opts.val, evalBatch, pre, p);
-  const metrics = await evaluationMetrics({
+  const metrics = evaluationMetrics({
     head: net.head,
     classes: net.classes,
     probs: final.probs,

@@ -3,13 +3,17 @@
  * the held-out fold (sklearn `roc_auc_score`: binary on P(class 1), or one-vs-rest weighted
  * by class support for multi-class; protocol.md §3) and Keras's accuracy.
  */
+import { rocAuc, rocAucOvr } from '../../stats/auc.ts';
+import { StatsError } from '../../stats/errors.ts';
 import type { HistoryRow } from './history.ts';
 import type { HeadKind } from './losses.ts';
 
 /** What metrics.json holds. */
 export interface RunMetrics {
-  /** ROC AUC of the evaluated (best) model on the held-out set; null if undefined (one class only). */
+  /** ROC AUC of the evaluated (best) model on the held-out set; null if undefined (see aucNote). */
   auc: number | null;
+  /** Why `auc` is null (e.g. STATS_SINGLE_CLASS), else null. */
+  aucNote: string | null;
   /** 'binary' or 'ovr-weighted' (sklearn multi_class='ovr', average='weighted'). */
   aucKind: 'binary' | 'ovr-weighted';
   /** Keras 'acc' of the evaluated model (p > 0.5, or argmax). */
@@ -44,14 +48,15 @@ export interface MetricsInput {
   nTrain: number;
 }
 
-/** Compute metrics.json's content; the AUCs come from src/stats (loaded lazily). */
-export async function evaluationMetrics(m: MetricsInput): Promise<RunMetrics> {
+/** Compute metrics.json's content; the AUCs come from src/stats/auc.ts. */
+export function evaluationMetrics(m: MetricsInput): RunMetrics {
   const n = m.labels.length;
-  const auc = await aucOf(m.head, m.classes, m.probs, m.labels);
+  const { auc, note } = aucOf(m.head, m.classes, m.probs, m.labels);
   const phaseEpochs: Record<string, number> = {};
   for (const r of m.history) phaseEpochs[r.phase] = (phaseEpochs[r.phase] ?? 0) + 1;
   return {
     auc,
+    aucNote: note,
     aucKind: m.head === 'sigmoid' ? 'binary' : 'ovr-weighted',
     accuracy: m.accuracy,
     valLoss: m.valLoss,
@@ -66,26 +71,14 @@ export async function evaluationMetrics(m: MetricsInput): Promise<RunMetrics> {
   };
 }
 
-async function aucOf(head: HeadKind, classes: number, probs: Float32Array, labels: Int32Array): Promise<number | null> {
-  const present = new Set(labels);
-  if (present.size < 2) return null;
-  const fns = await loadAuc();
-  if (fns === null) return null;
-  const { rocAuc, rocAucOvr } = fns;
-  if (head === 'sigmoid') return rocAuc(Array.from(labels), Array.from(probs));
-  const rows: number[][] = [];
-  for (let i = 0; i < labels.length; i++) rows.push(Array.from(probs.subarray(i * classes, (i + 1) * classes)));
-  return rocAucOvr(Array.from(labels), rows, { average: 'weighted' });
-}
-
-type AucFns = {
-  rocAuc: (labels: number[], scores: number[]) => number;
-  rocAucOvr: (labels: number[], scores: number[][], opts: { average: 'weighted' }) => number;
-};
-
-/** The AUC functions of src/stats, or null while that module does not provide them. */
-async function loadAuc(): Promise<AucFns | null> {
-  const mod = (await import('../../stats/index.ts')) as unknown as Partial<AucFns>;
-  if (typeof mod.rocAuc !== 'function' || typeof mod.rocAucOvr !== 'function') return null;
-  return mod as AucFns;
+function aucOf(head: HeadKind, classes: number, probs: Float32Array, labels: Int32Array): { auc: number | null; note: string | null } {
+  try {
+    if (head === 'sigmoid') return { auc: rocAuc(labels, probs), note: null };
+    return { auc: rocAucOvr(labels, { data: probs, shape: [labels.length, classes] }, { average: 'weighted' }).auc, note: null };
+  } catch (e) {
+    // A held-out set with one class (or a class without samples, for one-vs-rest) has no
+    // AUC, as in sklearn; the run still reports accuracy and loss.
+    if (e instanceof StatsError) return { auc: null, note: `${e.code}: ${e.message}` };
+    throw e;
+  }
 }
