@@ -163,6 +163,12 @@ stages:
     assert.ok(result.errors.some((e) => e.code === 'UNKNOWN_KIND'));
   });
 
+  it('a broken built-in module no stage can need is only a warning', async () => {
+    const { result } = await loadYaml('plugins: [mine.ts]\nstages:\n  a: { uses: mine }\n', { 'mine.ts': `export default { kind: 'mine', doc: '', params: {}, async run() {} };\n` }, BROKEN_KINDS_DIR);
+    assert.ok(result.ok, JSON.stringify(result));
+    if (result.ok) assert.deepEqual(result.warnings.map((w) => [w.code, w.severity]), [['KIND_LOAD', 'warning'], ['KIND_INVALID', 'warning']]);
+  });
+
   it('a missing plugin module is reported at its entry', async () => {
     const yaml = 'plugins: [kinds/none.ts]\nstages:\n  a: { uses: train }\n';
     assert.equal(where(one(await loadErrors(yaml), 'KIND_LOAD')), `KIND_LOAD@${posOf(yaml, 'kinds/none.ts')}`);

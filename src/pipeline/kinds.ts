@@ -36,7 +36,8 @@ export interface LoadStageKindsOptions {
 /** Loaded kinds by name, and the problems met while loading them. */
 export interface LoadedKinds {
   kinds: Map<string, LoadedKind>;
-  errors: ConfigError[];
+  /** Problems, each with the absolute path of the module concerned. */
+  errors: Array<ConfigError & { file?: string }>;
 }
 
 function isStageKind(x: unknown): x is StageKind<any> {
@@ -54,13 +55,13 @@ export function builtinStageFiles(stagesDir: string = BUILTIN_STAGES_DIR): strin
     .map((f) => join(stagesDir, f));
 }
 
-async function importKind(file: string, loc: SourceLocation | undefined, label: string): Promise<{ kind?: StageKind<any>; error?: ConfigError }> {
+async function importKind(file: string, loc: SourceLocation | undefined, label: string): Promise<{ kind?: StageKind<any>; error?: ConfigError & { file: string } }> {
   let mod: { default?: unknown };
   try {
     mod = (await import(pathToFileURL(file).href)) as { default?: unknown };
   } catch (err) {
     const why = err instanceof Error ? err.message.split('\n')[0] : String(err);
-    return { error: { code: 'KIND_LOAD', severity: 'error', loc, message: `${label} ${displayPath(file)} failed to import: ${why}` } };
+    return { error: { code: 'KIND_LOAD', severity: 'error', loc, file, message: `${label} ${displayPath(file)} failed to import: ${why}` } };
   }
   if (!isStageKind(mod.default)) {
     return {
@@ -68,6 +69,7 @@ async function importKind(file: string, loc: SourceLocation | undefined, label: 
         code: 'KIND_INVALID',
         severity: 'error',
         loc,
+        file,
         message: `${label} ${displayPath(file)} must default-export a StageKind ({ kind, doc, params, run }); use \`export default defineStage({...})\``,
       },
     };
@@ -87,11 +89,11 @@ export async function loadStageKinds(opts: LoadStageKindsOptions = {}): Promise<
     label: 'stage module',
     root: opts.stagesDir === undefined ? PROJECT_ROOT : dirname(stagesDir),
   }));
-  const errors: ConfigError[] = [];
+  const errors: LoadedKinds['errors'] = [];
   for (const p of opts.plugins ?? []) {
     const file = resolve(baseDir, p.spec);
     if (!existsSync(file)) {
-      errors.push({ code: 'KIND_LOAD', severity: 'error', loc: p.loc, message: `plugin module ${p.spec} not found (looked for ${file})` });
+      errors.push({ code: 'KIND_LOAD', severity: 'error', loc: p.loc, file, message: `plugin module ${p.spec} not found (looked for ${file})` });
       continue;
     }
     jobs.push({ file, loc: p.loc, label: 'plugin module', root: baseDir });
@@ -104,7 +106,7 @@ export async function loadStageKinds(opts: LoadStageKindsOptions = {}): Promise<
     if (r.kind === undefined) return;
     const prev = kinds.get(r.kind.kind);
     if (prev !== undefined) {
-      errors.push({ code: 'DUPLICATE_KIND', severity: 'error', loc: job.loc, message: `stage kind '${r.kind.kind}' is defined twice: by ${displayPath(prev.file)} and by ${displayPath(job.file)}` });
+      errors.push({ code: 'DUPLICATE_KIND', severity: 'error', loc: job.loc, file: job.file, message: `stage kind '${r.kind.kind}' is defined twice: by ${displayPath(prev.file)} and by ${displayPath(job.file)}` });
       return;
     }
     kinds.set(r.kind.kind, { kind: r.kind, file: job.file, codeDeps: (r.kind.codeDeps ?? []).map((d) => resolve(job.root, d)) });

@@ -5,7 +5,7 @@
  */
 import { existsSync, statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { dirname, resolve } from 'node:path';
+import { basename, dirname, resolve } from 'node:path';
 import { LineCounter, parseDocument } from 'yaml';
 import type { AxisValue, Json } from '../executor/contract.ts';
 import { stageGraphFromDecls } from '../graph/build.ts';
@@ -247,8 +247,17 @@ export async function loadPipeline(file: string, opts: LoadPipelineOptions = {})
 
   const raw = parseRaw(src, diag);
   const loaded = await loadStageKinds({ stagesDir: opts.stagesDir, plugins: raw.plugins, baseDir: dir });
-  for (const e of loaded.errors) diag.error(e.code as 'KIND_LOAD', e.message, e.loc);
   const kinds = loaded.kinds;
+  // A broken built-in module that this pipeline cannot need (every `uses:` resolved, and the
+  // file is not named after a used kind) must not block unrelated pipelines: warn instead.
+  const used = new Set(raw.stages.map((s) => s.kind).filter((k): k is string => k !== undefined));
+  const allResolved = [...used].every((k) => kinds.has(k));
+  for (const e of loaded.errors) {
+    const base = e.file === undefined ? undefined : basename(e.file).replace(/\.ts$/, '');
+    const harmless = e.loc === undefined && allResolved && base !== undefined && !used.has(base);
+    if (harmless) diag.warn(e.code as 'KIND_LOAD', `${e.message} (no stage of this pipeline uses it)`);
+    else diag.error(e.code as 'KIND_LOAD', e.message, e.loc);
+  }
 
   checkReferences(raw, kinds, diag);
   const cyclic = checkCycles(raw, diag);
