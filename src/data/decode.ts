@@ -4,7 +4,7 @@
  * (v >> 8, where PIL would clip), palette expanded. JPEG, PNG, TIFF (and WebP/GIF) through
  * sharp; BMP through our own decoder because sharp has no BMP input. sharp is imported lazily.
  */
-import { readFile } from 'node:fs/promises';
+import { open, readFile } from 'node:fs/promises';
 import { BmpError, decodeBmp, isBmp } from './bmp.ts';
 import { dataError, type RawImage } from './types.ts';
 
@@ -53,21 +53,30 @@ export async function decodeImageBuffer(buf: Buffer, source: string): Promise<Ra
   }
 }
 
-/** Header-only check (format and size) with sharp metadata or the BMP header, for `dag data check`. */
+/**
+ * Header-only check (format and size) for `dag data check`: sharp metadata reads only the
+ * header of the file (a 30 MB mammogram is not loaded); BMP files are parsed by our decoder.
+ */
 export async function probeImageFile(file: string): Promise<{ format: string; width: number; height: number }> {
-  let buf: Buffer;
+  let head: Buffer;
   try {
-    buf = await readFile(file);
+    const fh = await open(file, 'r');
+    try {
+      head = Buffer.alloc(2);
+      await fh.read(head, 0, 2, 0);
+    } finally {
+      await fh.close();
+    }
   } catch (e) {
     throw dataError('DATA_BAD_IMAGE', `${file}: cannot read file: ${(e as Error).message}`);
   }
-  if (isBmp(buf)) {
-    const img = await decodeImageBuffer(buf, file);
+  if (isBmp(head)) {
+    const img = await decodeImageFile(file);
     return { format: 'bmp', width: img.width, height: img.height };
   }
   const sharp = await loadSharp();
   try {
-    const m = await sharp(buf, { failOn: 'error', limitInputPixels: false }).metadata();
+    const m = await sharp(file, { failOn: 'error', limitInputPixels: false }).metadata();
     if (!m.width || !m.height || !m.format) throw new Error('no image size in header');
     return { format: m.format, width: m.width, height: m.height };
   } catch (e) {
