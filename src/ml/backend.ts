@@ -82,6 +82,8 @@ export interface BackendInfo extends BackendChoice {
   readonly wasmSimd: boolean | null;
   /** Wasm only: threads actually used by the wasm module (1 = single-threaded). */
   readonly wasmThreads: number | null;
+  /** Wasm only: why fewer threads than requested are used (null when none were lost). */
+  readonly wasmThreadsNote: string | null;
   /** Names of the kernels this project registered on top of the backend. */
   readonly customKernels: readonly string[];
   /** Milliseconds spent loading and initialising. */
@@ -353,6 +355,7 @@ interface Initialised {
   wasmSimd: boolean | null;
   wasmThreads: number | null;
   customKernels: readonly string[];
+  threadsNote?: string | null;
 }
 
 async function initNode(pkg: string, backendName: 'tensorflow'): Promise<Initialised> {
@@ -370,17 +373,26 @@ async function initWasm(threads: number): Promise<Initialised> {
   const tf = (await import('@tensorflow/tfjs')) as Tf;
   const wasm = await import('@tensorflow/tfjs-backend-wasm');
   const simd = (await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT')) as boolean;
+  let threadsNote: string | null = null;
   if (threads > 1) {
     // tfjs disables wasm threads under Node (tfjs#3830); opt in explicitly.
     tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', true);
     wasm.setThreadsCount(threads);
   }
-  const ok = await tf.setBackend('wasm');
+  let ok = await tf.setBackend('wasm');
+  if (!ok && threads > 1) {
+    // Node 20 refuses the threaded build's blob: worker URL (ERR_WORKER_PATH);
+    // the backend factory stays registered, so retry single-threaded.
+    threadsNote = `threads=${threads} requested but the threaded wasm build failed to start under Node ${process.version}; using 1 thread`;
+    tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
+    wasm.setThreadsCount(1);
+    ok = await tf.setBackend('wasm');
+  }
   if (!ok) throw new Error(`tf.setBackend('wasm') returned false`);
   await tf.ready();
   const { registerWasmKernels } = await import('./wasm-kernels/index.ts');
   const customKernels = registerWasmKernels(tf);
-  return { tf, tfBackendName: tf.getBackend(), wasmSimd: simd, wasmThreads: wasm.getThreadsCount(), customKernels };
+  return { tf, tfBackendName: tf.getBackend(), wasmSimd: simd, wasmThreads: wasm.getThreadsCount(), customKernels, threadsNote };
 }
 
 async function initCpu(): Promise<Initialised> {
@@ -486,6 +498,7 @@ async function doLoad(prefer: BackendPreference | undefined, threads: number): P
     tfBackendName: init.tfBackendName,
     wasmSimd: init.wasmSimd,
     wasmThreads: init.wasmThreads,
+    wasmThreadsNote: init.threadsNote ?? null,
     customKernels: init.customKernels,
     initMs: performance.now() - t0,
   };
