@@ -258,12 +258,14 @@ test('shape mismatch, missing and extra layers are typed errors naming the layer
   for (const m of [small, mini, withHead]) m.dispose();
 });
 
-test('resnet50 expected shapes from the plan equal those of the built model (no arrays read)', () => {
-  const m = buildResNet(tf, { variant: 'resnet50', inputShape: [64, 64, 3], seed: 0 });
+test('expected shapes from the plan equal those of the built model; the resnet50 head expectation', () => {
+  // resnet50's plan is compared with a built resnet50 in ml-resnet-build.test.ts; here the
+  // two code paths of this module are compared on a cheaper variant.
+  const m = buildResNet(tf, { variant: 'resnet-mini', inputShape: [32, 32, 3], seed: 0 });
   try {
     assert.deepEqual(
       expectedFromModel(m).map((l) => [l.layer, l.weights.map((w) => [w.weight, [...w.shape]])]),
-      expectedFromVariant('resnet50').map((l) => [l.layer, l.weights.map((w) => [w.weight, [...w.shape]])]),
+      expectedFromVariant('resnet-mini').map((l) => [l.layer, l.weights.map((w) => [w.weight, [...w.shape]])]),
     );
     const head = expectedFromVariant('resnet50', { classes: 2 }).at(-1);
     assert.deepEqual(head, { layer: 'dense', weights: [{ weight: 'kernel', shape: [2048, 1] }, { weight: 'bias', shape: [1] }] });
