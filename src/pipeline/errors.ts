@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { isAbsolute, relative } from 'node:path';
 import type { SourceLocation } from './plan.ts';
 
+/** Re-exported so error consumers need one import. */
 export type { SourceLocation } from './plan.ts';
 
 /**

@@ -21,6 +21,7 @@ import type { Instance, LoadedKind, NeedDecl, Plan, StageDecl } from './plan.ts'
 import { SourceFile } from './source.ts';
 import { didYouMean } from './suggest.ts';
 
+/** Re-exported for `dag kinds`, which lists the kinds without loading a pipeline. */
 export { loadStageKinds } from './kinds.ts';
 
 /**
