@@ -30,7 +30,7 @@ export class PrettyReporter {
   private cached = 0;
   private failed = 0;
   private skipped = 0;
-  private queued = 0;
+  private readonly queued = new Set<string>();
   private readonly running = new Map<string, Running>();
   private drawnLines = 0;
   private readonly t0 = Date.now();
@@ -47,9 +47,12 @@ export class PrettyReporter {
     return Math.max(40, (this.out.columns ?? 100) - 1);
   }
 
+  /** Fit a line to the terminal (measured without colour codes; an over-long line loses its colours). */
   private clip(s: string): string {
     const w = this.width();
-    return s.length > w ? `${s.slice(0, w - 1)}…` : s;
+    // eslint-disable-next-line no-control-regex
+    const visible = s.replace(/\x1b\[[0-9;]*m/g, '');
+    return visible.length > w ? `${visible.slice(0, w - 1)}…` : s;
   }
 
   /** Print a permanent line above the live block. */
@@ -71,12 +74,12 @@ export class PrettyReporter {
     this.clear();
     const now = Date.now();
     const lines: string[] = [];
-    const pending = this.total - this.done - this.cached - this.failed - this.skipped - this.running.size - this.queued;
-    lines.push(
-      `${green(`✔ ${this.done} done`)}  ${dim(`↺ ${this.cached} cached`)}  ▶ ${this.running.size} running  … ${this.queued + Math.max(0, pending)} queued  ${
+    const pending = this.total - this.done - this.cached - this.failed - this.skipped - this.running.size - this.queued.size;
+    lines.push(this.clip(
+      `${green(`✔ ${this.done} done`)}  ${dim(`↺ ${this.cached} cached`)}  ▶ ${this.running.size} running  … ${this.queued.size} queued${pending > 0 ? dim(` (${pending} waiting on upstream)`) : ''}  ${
         this.failed ? red(`✖ ${this.failed} failed`) : `✖ 0 failed`
       }${this.skipped ? `  ${yellow(`⏭ ${this.skipped} skipped`)}` : ''}  ${dim(formatDuration(now - this.t0))}`,
-    );
+    ));
     for (const r of this.running.values()) {
       const elapsed = now - r.start;
       const eta = estimateRemaining(elapsed, r.progress, r.etaMs);
@@ -95,14 +98,14 @@ export class PrettyReporter {
         this.total = e.total;
         break;
       case 'queued':
-        this.queued++;
+        this.queued.add(e.id);
         this.print(dim(`  queued ${e.id}: ${formatReason(e.reason)}`));
         break;
       case 'waiting':
         this.print(dim(`  waiting ${e.id}: ${e.on}`));
         break;
       case 'started':
-        this.queued = Math.max(0, this.queued - 1);
+        this.queued.delete(e.id);
         this.running.set(e.id, { id: e.id, start: e.t, device: formatDevice(e.device), etaMs: e.etaMs });
         break;
       case 'progress': {
@@ -122,7 +125,8 @@ export class PrettyReporter {
         this.print(`${green('✔')} ${e.id} ${dim(`${formatDuration(e.durationMs)} on ${formatDevice(e.device)}`)}`);
         break;
       case 'failed': {
-        if (!this.running.delete(e.id)) this.queued = Math.max(0, this.queued - 1);
+        this.running.delete(e.id);
+        this.queued.delete(e.id);
         this.failed++;
         const line = `${e.id}: ${e.error.code}: ${e.error.message}`;
         this.failures.push(line);
@@ -131,7 +135,8 @@ export class PrettyReporter {
         break;
       }
       case 'skipped':
-        if (this.running.delete(e.id) === false && this.queued > 0 && e.reason === 'interrupted') this.queued--;
+        this.running.delete(e.id);
+        this.queued.delete(e.id);
         this.skipped++;
         break;
       case 'summary': {
