@@ -139,7 +139,10 @@ function writeByHand(
   for (const g of groups) {
     const grp = root.create_group(g.name);
     const wn = g.weights.map((w) => w.name);
-    if (wn.length > 40) {
+    if (wn.length === 0) {
+      // What h5py makes of Keras' `np.asarray([])` for a weightless layer.
+      grp.create_attribute('weight_names', new Float64Array(0), [0], '<d');
+    } else if (wn.length > 40) {
       // Keras splits long name lists into weight_names0, weight_names1, ...
       const half = Math.ceil(wn.length / 2);
       grp.create_attribute('weight_names0', wn.slice(0, half), [half], 'S40');

@@ -138,8 +138,12 @@ function sameShape(a: readonly number[], b: readonly number[]): boolean {
 /** Attribute value as a list of strings (Keras stores names as fixed-length byte strings). */
 function stringList(value: unknown): string[] {
   if (value === null || value === undefined) return [];
+  // h5py stores Keras' empty name list of a weightless layer as an empty float64 array.
+  if (ArrayBuffer.isView(value) && !(value instanceof Uint8Array)) return [];
   const arr = Array.isArray(value) ? value : [value];
-  return arr.map((v) => (v instanceof Uint8Array ? Buffer.from(v).toString('utf8') : String(v)).replace(/\0+$/, ''));
+  return arr
+    .map((v) => (v instanceof Uint8Array ? Buffer.from(v).toString('utf8') : String(v)).replace(/\0+$/, ''))
+    .filter((v) => v.length > 0);
 }
 
 /** Read a name-list attribute, including Keras' chunked form (`weight_names0`, `weight_names1`, ...). */
