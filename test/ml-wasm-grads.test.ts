@@ -56,6 +56,14 @@ for (const k of [1, 3, 7]) {
   }
 }
 
+// Deep-stage shapes (few output pixels, many weights) take the weights-streamed path.
+cases.push(
+  { x: [1, 4, 4, 20], k: 3, cout: 6, stride: 1, pad: 'same' },
+  { x: [1, 5, 5, 20], k: 3, cout: 6, stride: 2, pad: 'valid' },
+  { x: [1, 3, 3, 32], k: 1, cout: 8, stride: 1, pad: 'valid' },
+  { x: [1, 4, 4, 32], k: 1, cout: 8, stride: 2, pad: 'valid' },
+);
+
 test('the kernels are registered on the wasm backend', () => {
   assert.equal(rt.backend, 'wasm');
   for (const name of ['Conv2DBackpropInput', 'Conv2DBackpropFilter', 'Tile', 'Sum', 'Mean']) {

@@ -136,11 +136,73 @@ export function makeConvGradKernels(tf: Tf): { backpropInput: KernelFn; backprop
     return out;
   }
 
+  /**
+   * Few output pixels, many weights (the deep stages): any formulation that hands
+   * the weights to XNNPACK re-packs all of them per call, which costs more than the
+   * arithmetic. So the weights go in as the streamed operand A:
+   * colsT [k, rows] = W [k, cout] x dyT [cout, rows], then col2im.
+   */
+  function backpropInputSmallRows(backend: WasmBackendLike, dy: TensorInfo, filter: TensorInfo, g: ConvGeometry, rows: number, k: number): TensorInfo {
+    const dyT = alloc(backend, [1, g.cout, rows]);
+    transpose2d(view(backend, dy), view(backend, dyT), rows, g.cout);
+    const w3 = { dataId: filter.dataId, shape: [1, k, g.cout], dtype: 'float32' };
+    const colsT = batchMatMul({ inputs: { a: w3, b: dyT }, backend, attrs: { transposeA: false, transposeB: false } });
+    backend.disposeData(dyT.dataId);
+    const direct = g.kh === 1 && g.kw === 1 && g.sh === 1 && g.sw === 1 && g.padTop === 0 && g.padLeft === 0 && g.oh === g.h && g.ow === g.w;
+    if (direct) {
+      const dx = alloc(backend, [g.n, g.h, g.w, g.cin]);
+      transpose2d(view(backend, colsT), view(backend, dx), k, rows);
+      backend.disposeData(colsT.dataId);
+      return dx;
+    }
+    const cols = alloc(backend, [rows, k]);
+    transpose2d(view(backend, colsT), view(backend, cols), k, rows);
+    backend.disposeData(colsT.dataId);
+    const dx = col2im(backend, cols, g, k);
+    backend.disposeData(cols.dataId);
+    return dx;
+  }
+
+  /** dx [n,h,w,cin] = sum of each row's patch of `cols [rows, k]` scattered back to its pixels. */
+  function col2im(backend: WasmBackendLike, cols: TensorInfo, g: ConvGeometry, k: number): TensorInfo {
+    const dx = alloc(backend, [g.n, g.h, g.w, g.cin]);
+    const src = view(backend, cols);
+    const dst = view(backend, dx);
+    dst.fill(0);
+    const cin = g.cin;
+    for (let b = 0; b < g.n; b++) {
+      for (let i = 0; i < g.oh; i++) {
+        for (let j = 0; j < g.ow; j++) {
+          let so = ((b * g.oh + i) * g.ow + j) * k;
+          for (let p = 0; p < g.kh; p++) {
+            const r = i * g.sh + p - g.padTop;
+            if (r < 0 || r >= g.h) {
+              so += g.kw * cin;
+              continue;
+            }
+            for (let q = 0; q < g.kw; q++) {
+              const c = j * g.sw + q - g.padLeft;
+              if (c >= 0 && c < g.w) {
+                const dO = ((b * g.h + r) * g.w + c) * cin;
+                for (let t = 0; t < cin; t++) dst[dO + t] = dst[dO + t]! + src[so + t]!;
+              }
+              so += cin;
+            }
+          }
+        }
+      }
+    }
+    return dx;
+  }
+
   const backpropInput: KernelFn = ({ inputs, backend, attrs }) => {
     const dy = inputs['dy']!;
     const filter = inputs['filter']!;
     const inputShape = attrs['inputShape'] as number[];
     const g = geometry(tf, inputShape, filter.shape, attrs);
+    const rows = g.n * g.oh * g.ow;
+    const k = g.kh * g.kw * g.cin;
+    if (rows < k) return backpropInputSmallRows(backend, dy, filter, g, rows, k);
     const wT = flippedFilter(backend, filter, g);
     try {
       if (g.kh === 1 && g.kw === 1 && g.padTop === 0 && g.padLeft === 0) {
@@ -167,40 +229,12 @@ export function makeConvGradKernels(tf: Tf): { backpropInput: KernelFn; backprop
         // Strided: col2im. cols [rows, k] = dy [rows, cout] x W^T [cout, k] costs
         // the forward FLOPs (a dilated-dy convolution would cost stride^2 times
         // more, mostly multiplying zeros); then scatter-add each patch into dx.
-        const rows = g.n * g.oh * g.ow;
-        const k = g.kh * g.kw * g.cin;
         const wK = alloc(backend, [1, g.cout, k]);
         transpose2d(view(backend, filter), view(backend, wK), k, g.cout);
         const dy3 = { dataId: dy.dataId, shape: [1, rows, g.cout], dtype: 'float32' };
         const cols = batchMatMul({ inputs: { a: dy3, b: wK }, backend, attrs: { transposeA: false, transposeB: false } });
         backend.disposeData(wK.dataId);
-        const dx = alloc(backend, [g.n, g.h, g.w, g.cin]);
-        const src = view(backend, cols);
-        const dst = view(backend, dx);
-        dst.fill(0);
-        const cin = g.cin;
-        for (let b = 0; b < g.n; b++) {
-          for (let i = 0; i < g.oh; i++) {
-            for (let j = 0; j < g.ow; j++) {
-              let so = ((b * g.oh + i) * g.ow + j) * k;
-              for (let p = 0; p < g.kh; p++) {
-                const r = i * g.sh + p - g.padTop;
-                if (r < 0 || r >= g.h) {
-                  so += g.kw * cin;
-                  continue;
-                }
-                for (let q = 0; q < g.kw; q++) {
-                  const c = j * g.sw + q - g.padLeft;
-                  if (c >= 0 && c < g.w) {
-                    const dO = ((b * g.h + r) * g.w + c) * cin;
-                    for (let t = 0; t < cin; t++) dst[dO + t]! += src[so + t]!;
-                  }
-                  so += cin;
-                }
-              }
-            }
-          }
-        }
+        const dx = col2im(backend, cols, g, k);
         backend.disposeData(cols.dataId);
         return dx;
       }

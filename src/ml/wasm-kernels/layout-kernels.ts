@@ -107,9 +107,18 @@ export function makeLayoutKernels(tf: Tf): { Tile: KernelFn; Sum: KernelFn; Mean
     const dst = backend.typedArrayFromHeap(out);
     // Accumulate in float64 for accuracy comparable to wasm's pairwise sums.
     const acc = new Float64Array(cols);
-    for (let r = 0; r < rows; r++) {
+    // Four rows per pass: a quarter of the accumulator loads and stores.
+    let r = 0;
+    for (; r + 4 <= rows; r += 4) {
+      const o0 = r * cols;
+      const o1 = o0 + cols;
+      const o2 = o1 + cols;
+      const o3 = o2 + cols;
+      for (let c = 0; c < cols; c++) acc[c] = acc[c]! + (src[o0 + c]! + src[o1 + c]! + (src[o2 + c]! + src[o3 + c]!));
+    }
+    for (; r < rows; r++) {
       const o = r * cols;
-      for (let c = 0; c < cols; c++) acc[c]! += src[o + c]!;
+      for (let c = 0; c < cols; c++) acc[c] = acc[c]! + src[o + c]!;
     }
     const scale = mean ? 1 / rows : 1;
     for (let c = 0; c < cols; c++) dst[c] = acc[c]! * scale;
