@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { loadOk, loadYaml, KINDS_DIR, tempProject } from './fixtures/pipeline/helpers.ts';
+import { loadOk, loadYaml, KINDS_DIR, posOf, tempProject } from './fixtures/pipeline/helpers.ts';
 import { loadPipeline } from '../src/pipeline/load.ts';
 import { loadStageKinds } from '../src/pipeline/kinds.ts';
 
@@ -209,7 +209,8 @@ stages:
     assert.equal(inst?.params.root, join(dir, 'data/knee'));
     assert.deepEqual(inst?.externalPaths, [join(dir, 'data/knee')]);
     // The folder is missing: a warning (status must still work), not an error.
-    assert.deepEqual(result.warnings.map((w) => [w.code, w.severity, w.loc?.line]), [['PATH_MISSING', 'warning', 2]]);
+    assert.deepEqual(result.warnings.map((w) => [w.code, w.severity, `${w.loc?.line}:${w.loc?.col}`]), [['PATH_MISSING', 'warning', posOf(yaml, 'data/knee')]]);
+    assert.match(result.warnings[0]!.message, /path param 'root' = .*data\/knee does not exist/);
     mkdirSync(join(dir, 'data/knee'), { recursive: true });
     const again = await loadPipeline(join(dir, 'pipeline.yaml'), { stagesDir: KINDS_DIR });
     assert.ok(again.ok && again.warnings.length === 0);
