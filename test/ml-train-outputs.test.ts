@@ -21,8 +21,8 @@ const dir = mkdtempSync(join(tmpdir(), 'ml-train-out-'));
 process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
 
 test('resnet-micro: pretrain outputs, then fine-tune from its weights.h5 (backbone only); wrong architecture is WEIGHTS_MISMATCH', async () => {
-  const train = squaresDataset(12, 32, 5, 3);
-  const val = squaresDataset(9, 32, 6, 3);
+  const train = squaresDataset(6, 32, 5, 3);
+  const val = squaresDataset(6, 32, 6, 3);
   const params = { batchSize: 6, maxEpochs: 1, lr: 1e-3, seed: 3 };
   const pre = await finetune(tf, { model: { variant: 'resnet-micro', inputSize: 32, classes: 3, init: { kind: 'random' } }, train, val, params });
   const out = join(dir, 'pretrain');
@@ -31,11 +31,11 @@ test('resnet-micro: pretrain outputs, then fine-tune from its weights.h5 (backbo
     assert.ok(existsSync(join(out, f)), `${f} written`);
   }
   const probs = readNpy(join(out, 'predictions.npy'));
-  assert.deepEqual(probs.shape, [9, 3]);
+  assert.deepEqual(probs.shape, [6, 3]);
   assert.equal(readNpy(join(out, 'labels.npy')).dtype, '<i4');
   const csv = readFileSync(join(out, 'predictions.csv'), 'utf8').split('\n');
   assert.equal(csv[0], 'index,label,p_none,p_red,p_green');
-  assert.equal(csv.length, 11);
+  assert.equal(csv.length, 8);
   const hist = readFileSync(join(out, 'history.csv'), 'utf8').split('\n');
   assert.equal(hist[0], 'epoch,phase,loss,acc,val_loss,val_acc,lr,seconds');
   assert.match(hist[1]!, /^1,full,/);
@@ -46,7 +46,7 @@ test('resnet-micro: pretrain outputs, then fine-tune from its weights.h5 (backbo
   assert.deepEqual(metrics['classNames'], ['none', 'red', 'green']);
 
   // Fine-tune a binary model from the 3-class pretrain file: backbone loaded, head fresh.
-  const bin = squaresDataset(8, 32, 7);
+  const bin = squaresDataset(4, 32, 7);
   const ft = await finetune(tf, {
     model: { variant: 'resnet-micro', inputSize: 32, classes: 2, init: { kind: 'pretrain', path: join(out, 'weights.h5') } },
     train: bin,
