@@ -472,6 +472,10 @@ async function cmdVerify(argv: string[]): Promise<number> {
   const { values } = parse(argv, {});
   const l = await loadPlan(values, { createCache: false, quietWarnings: true });
   const { formatBytes } = await import('./report/format.ts');
+  if (!l.cache.layout.exists()) {
+    out(`no cache at ${l.cache.dir} yet: nothing to verify`);
+    return 0;
+  }
   const res = l.cache.verify();
   if (res.problems.length === 0) {
     out(green(`ok: ${res.checked} objects (${formatBytes(res.bytes)}) match their digests`));
@@ -488,6 +492,10 @@ async function cmdGc(argv: string[]): Promise<number> {
   const { values } = parse(argv, { 'dry-run': { type: 'boolean', short: 'n' }, 'keep-all-versions': { type: 'boolean' } });
   const l = await loadPlan(values, { createCache: false, quietWarnings: true });
   const { formatBytes } = await import('./report/format.ts');
+  if (!l.cache.layout.exists()) {
+    out(`no cache at ${l.cache.dir} yet: nothing to collect`);
+    return 0;
+  }
   const { readLock, ownerAlive } = await import('./cache/lock.ts');
   const { readdirSync } = await import('node:fs');
   const { join } = await import('node:path');

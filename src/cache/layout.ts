@@ -54,6 +54,14 @@ export class CacheLayout {
   /** True when the directory already holds a cache (used by read-only commands). */
   exists(): boolean { return existsSync(this.versionFile); }
 
+  /** Throw CacheVersionError when an existing store has another layout version. */
+  checkVersion(): void {
+    if (existsSync(this.versionFile)) {
+      const found = readFileSync(this.versionFile, 'utf8');
+      if (found !== VERSION_TEXT) throw new CacheVersionError(this.root, found);
+    }
+  }
+
   /** Create the folders and VERSION file, or check the version of an existing store. */
   ensure(): void {
     if (existsSync(this.versionFile)) {

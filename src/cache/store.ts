@@ -85,6 +85,7 @@ export class LocalCache {
   constructor(readonly dir: string, opts: { create?: boolean } = {}) {
     this.layout = new CacheLayout(dir);
     if (opts.create ?? true) this.layout.ensure();
+    else this.layout.checkVersion();
     this.stat = new StatCache(this.layout);
   }
 
