@@ -192,6 +192,11 @@ interface EvalResult {
   units: number;
 }
 
+/** Evaluation batches are never augmented, so they never draw. */
+const noRandom = (): (() => number) => {
+  throw new Error('evaluation batches must not draw random numbers');
+};
+
 function evaluate(tf: Tf, net: Net, set: ImageSet, batchSize: number, pre: Preprocess, p: TrainParams): EvalResult {
   const [n] = set.shape;
   const units = net.head === 'sigmoid' ? 1 : net.classes;
@@ -200,7 +205,7 @@ function evaluate(tf: Tf, net: Net, set: ImageSet, batchSize: number, pre: Prepr
   for (let start = 0; start < n; start += batchSize) {
     const end = Math.min(n, start + batchSize);
     const idx = Array.from({ length: end - start }, (_, k) => start + k);
-    const x = gatherBatch(set.images, set.shape, idx, null, () => Math.random);
+    const x = gatherBatch(set.images, set.shape, idx, null, noRandom);
     const [lossT, probT] = tf.tidy(() => {
       const xs = pre(tf.tensor4d(x, [end - start, set.shape[1], set.shape[2], set.shape[3]]));
       const logits = forward(tf, net, xs, { backboneTraining: false, dropout: null });
