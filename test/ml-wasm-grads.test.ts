@@ -66,7 +66,7 @@ cases.push(
 
 test('the kernels are registered on the wasm backend', () => {
   assert.equal(rt.backend, 'wasm');
-  for (const name of ['Conv2DBackpropInput', 'Conv2DBackpropFilter', 'Tile', 'Sum', 'Mean']) {
+  for (const name of ['Conv2DBackpropInput', 'Conv2DBackpropFilter', 'FusedConv2D', 'Tile', 'Sum', 'Mean']) {
     assert.ok(rt.info.customKernels.includes(name), name);
     assert.ok(tf.getKernel(name, 'wasm') !== undefined, name);
   }
@@ -95,6 +95,31 @@ for (const c of cases) {
     assert.ok(relErr(wasmDw!, cpuDw!) < 1e-4, `dw relative error ${relErr(wasmDw!, cpuDw!)}`);
   });
 }
+
+test('FusedConv2D (bias + relu) matches cpu on deep-stage shapes, first and repeated filter use', async () => {
+  const shapes: [[number, number, number, number], number, number, 1 | 2, 'same' | 'valid'][] = [
+    [[2, 4, 4, 24], 3, 8, 1, 'same'],
+    [[1, 5, 5, 16], 3, 4, 2, 'valid'],
+    [[1, 3, 3, 40], 1, 6, 1, 'valid'],
+  ];
+  for (const [xs, k, cout, stride, pad] of shapes) {
+    const xv = values(xs.reduce((a, b) => a * b, 1), 5);
+    const wv = values(k * k * xs[3] * cout, 6);
+    const bv = values(cout, 7);
+    const run = (): import('@tensorflow/tfjs').Tensor[] => {
+      const x = tf.tensor4d(xv, xs);
+      const w = tf.tensor4d(wv, [k, k, xs[3], cout]);
+      const b = tf.tensor1d(bv);
+      const first = tf.fused.conv2d({ x, filter: w, strides: stride, pad, bias: b, activation: 'relu' });
+      const again = tf.fused.conv2d({ x, filter: w, strides: stride, pad, bias: b, activation: 'linear' });
+      tf.dispose([x, w, b]);
+      return [first, again];
+    };
+    const got = await on('wasm', run);
+    const want = await on('cpu', run);
+    got.forEach((g, i) => assert.ok(relErr(g, want[i]!) < 1e-5, `${xs} k${k} #${i}: relative error ${relErr(g, want[i]!)}`));
+  }
+});
 
 test('Tile, Sum and Mean (incl. batch-norm moments and their gradient) match cpu', async () => {
   const shape: [number, number, number, number] = [2, 3, 4, 5];

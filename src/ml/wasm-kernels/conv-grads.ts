@@ -111,8 +111,9 @@ function builtin(tf: Tf, name: string): KernelFn {
 }
 
 /** Builds the two gradient kernel functions bound to `tf`'s wasm kernels. */
-export function makeConvGradKernels(tf: Tf): { backpropInput: KernelFn; backpropFilter: KernelFn } {
+export function makeConvGradKernels(tf: Tf): { backpropInput: KernelFn; backpropFilter: KernelFn; fusedConv2D: KernelFn } {
   const conv2d = builtin(tf, 'Conv2D');
+  const builtinFusedConv2D = builtin(tf, 'FusedConv2D');
   const batchMatMul = builtin(tf, 'BatchMatMul');
 
   /** Allocates a float32 output and returns it with a heap view (take views after ALL allocations). */
@@ -136,6 +137,44 @@ export function makeConvGradKernels(tf: Tf): { backpropInput: KernelFn; backprop
     return out;
   }
 
+  /** col [rows, k]: the input patch behind each output pixel, tap-major then channel (zeros off the edge). */
+  function im2col(backend: WasmBackendLike, x: TensorInfo, g: ConvGeometry, rows: number, k: number): TensorInfo {
+    const col = alloc(backend, [rows, k]);
+    const src = view(backend, x);
+    const dst = view(backend, col);
+    const cin = g.cin;
+    for (let b = 0; b < g.n; b++) {
+      for (let i = 0; i < g.oh; i++) {
+        for (let j = 0; j < g.ow; j++) {
+          let dO = ((b * g.oh + i) * g.ow + j) * k;
+          for (let p = 0; p < g.kh; p++) {
+            const r = i * g.sh + p - g.padTop;
+            const rowOk = r >= 0 && r < g.h;
+            for (let q = 0; q < g.kw; q++) {
+              const c = j * g.sw + q - g.padLeft;
+              if (rowOk && c >= 0 && c < g.w) {
+                const so = ((b * g.h + r) * g.w + c) * cin;
+                if (cin < 16) {
+                  for (let t = 0; t < cin; t++) dst[dO + t] = src[so + t]!;
+                } else {
+                  dst.set(src.subarray(so, so + cin), dO);
+                }
+              } else {
+                dst.fill(0, dO, dO + cin);
+              }
+              dO += cin;
+            }
+          }
+        }
+      }
+    }
+    return col;
+  }
+
+  /** True when the convolution's input patches are the input pixels themselves (1x1, stride 1, no padding). */
+  const isPointwise = (g: ConvGeometry): boolean =>
+    g.kh === 1 && g.kw === 1 && g.sh === 1 && g.sw === 1 && g.padTop === 0 && g.padLeft === 0 && g.oh === g.h && g.ow === g.w;
+
   /**
    * Few output pixels, many weights (the deep stages): any formulation that hands
    * the weights to XNNPACK re-packs all of them per call, which costs more than the
@@ -148,8 +187,7 @@ export function makeConvGradKernels(tf: Tf): { backpropInput: KernelFn; backprop
     const w3 = { dataId: filter.dataId, shape: [1, k, g.cout], dtype: 'float32' };
     const colsT = batchMatMul({ inputs: { a: w3, b: dyT }, backend, attrs: { transposeA: false, transposeB: false } });
     backend.disposeData(dyT.dataId);
-    const direct = g.kh === 1 && g.kw === 1 && g.sh === 1 && g.sw === 1 && g.padTop === 0 && g.padLeft === 0 && g.oh === g.h && g.ow === g.w;
-    if (direct) {
+    if (isPointwise(g)) {
       const dx = alloc(backend, [g.n, g.h, g.w, g.cin]);
       transpose2d(view(backend, colsT), view(backend, dx), k, rows);
       backend.disposeData(colsT.dataId);
@@ -291,40 +329,11 @@ export function makeConvGradKernels(tf: Tf): { backpropInput: KernelFn; backprop
     try {
       // col [rows, k]: the input patch behind each output pixel, tap-major then channel.
       let col: TensorInfo;
-      const identityCol = g.kh === 1 && g.kw === 1 && g.sh === 1 && g.sw === 1 && g.padTop === 0 && g.padLeft === 0 && g.oh === g.h && g.ow === g.w;
-      if (identityCol) {
+      if (isPointwise(g)) {
         col = x;
       } else {
-        col = alloc(backend, [rows, k]);
+        col = im2col(backend, x, g, rows, k);
         temps.push(col);
-        const src = view(backend, x);
-        const dst = view(backend, col);
-        const cin = g.cin;
-        for (let b = 0; b < g.n; b++) {
-          for (let i = 0; i < g.oh; i++) {
-            for (let j = 0; j < g.ow; j++) {
-              let dO = ((b * g.oh + i) * g.ow + j) * k;
-              for (let p = 0; p < g.kh; p++) {
-                const r = i * g.sh + p - g.padTop;
-                const rowOk = r >= 0 && r < g.h;
-                for (let q = 0; q < g.kw; q++) {
-                  const c = j * g.sw + q - g.padLeft;
-                  if (rowOk && c >= 0 && c < g.w) {
-                    const so = ((b * g.h + r) * g.w + c) * cin;
-                    if (cin < 16) {
-                      for (let t = 0; t < cin; t++) dst[dO + t] = src[so + t]!;
-                    } else {
-                      dst.set(src.subarray(so, so + cin), dO);
-                    }
-                  } else {
-                    dst.fill(0, dO, dO + cin);
-                  }
-                  dO += cin;
-                }
-              }
-            }
-          }
-        }
       }
       // dW [k, cout] = col^T dy: one non-transposed matmul A x B contracting over
       // rows. XNNPACK re-packs B on every call (it is a fresh tensor) and packing
@@ -353,5 +362,62 @@ export function makeConvGradKernels(tf: Tf): { backpropInput: KernelFn; backprop
     }
   };
 
-  return { backpropInput, backpropFilter };
+  /**
+   * Forward convolution during training. Each optimizer step gives every filter a
+   * fresh tensor, and XNNPACK re-packs a filter the first time it sees it; in the
+   * deep stages (few output pixels, large filters) that packing costs more than
+   * the convolution. For a filter seen for the FIRST time with rows < k, compute
+   * outT [cout, rows] = W^T [cout, k] x colT [k, rows] instead (only the small
+   * patch matrix is packed). A filter seen before (inference with fixed weights)
+   * goes to the built-in kernel, whose packed operator is cached per filter.
+   */
+  const seenFilters = new WeakSet<object>();
+  const fusedConv2D: KernelFn = (args) => {
+    const { inputs, backend, attrs } = args;
+    const x = inputs['x']!;
+    const filter = inputs['filter']!;
+    const bias = inputs['bias'];
+    const activation = (attrs['activation'] as string | undefined) ?? 'linear';
+    const dil = attrs['dilations'];
+    const firstSight = !seenFilters.has(filter.dataId);
+    seenFilters.add(filter.dataId);
+    const plain = (activation === 'linear' || activation === 'relu') && inputs['preluActivationWeights'] === undefined && (dil === undefined || dil === 1 || (Array.isArray(dil) && dil.every((d) => d === 1)));
+    if (!firstSight || !plain || x.dtype !== 'float32') return builtinFusedConv2D(args);
+    const g = geometry(tf, x.shape, filter.shape, attrs);
+    const rows = g.n * g.oh * g.ow;
+    const k = g.kh * g.kw * g.cin;
+    if (rows >= k) return builtinFusedConv2D(args);
+    const temps: TensorInfo[] = [];
+    try {
+      const col = isPointwise(g) ? x : im2col(backend, x, g, rows, k);
+      if (col !== x) temps.push(col);
+      const colT = alloc(backend, [1, k, rows]);
+      temps.push(colT);
+      transpose2d(view(backend, col), view(backend, colT), rows, k);
+      const wT = alloc(backend, [1, g.cout, k]);
+      temps.push(wT);
+      transpose2d(view(backend, filter), view(backend, wT), k, g.cout);
+      const outT = batchMatMul({ inputs: { a: wT, b: colT }, backend, attrs: { transposeA: false, transposeB: false } });
+      temps.push(outT);
+      const out = alloc(backend, [g.n, g.oh, g.ow, g.cout]);
+      const dst = view(backend, out);
+      transpose2d(view(backend, outT), dst, g.cout, rows);
+      if (bias !== undefined) {
+        const bv = view(backend, bias);
+        if (bv.length !== g.cout) throw new Error(`FusedConv2D bias of ${bv.length} values for ${g.cout} channels`);
+        for (let r = 0; r < rows; r++) {
+          const o = r * g.cout;
+          for (let c = 0; c < g.cout; c++) dst[o + c] = dst[o + c]! + bv[c]!;
+        }
+      }
+      if (activation === 'relu') {
+        for (let i = 0; i < dst.length; i++) if (!(dst[i]! > 0)) dst[i] = 0;
+      }
+      return out;
+    } finally {
+      for (const t of temps) backend.disposeData(t.dataId);
+    }
+  };
+
+  return { backpropInput, backpropFilter, fusedConv2D };
 }

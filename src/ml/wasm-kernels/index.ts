@@ -9,7 +9,7 @@ import { makeLayoutKernels } from './layout-kernels.ts';
 const registered = new WeakSet<object>();
 
 /** Kernels replaced or added on the wasm backend. */
-export const KERNEL_NAMES = ['Conv2DBackpropInput', 'Conv2DBackpropFilter', 'Tile', 'Sum', 'Mean'] as const;
+export const KERNEL_NAMES = ['Conv2DBackpropInput', 'Conv2DBackpropFilter', 'FusedConv2D', 'Tile', 'Sum', 'Mean'] as const;
 
 /**
  * Registers this project's wasm kernels on `tf`'s kernel registry and returns
@@ -19,11 +19,12 @@ export const KERNEL_NAMES = ['Conv2DBackpropInput', 'Conv2DBackpropFilter', 'Til
 export function registerWasmKernels(tf: Tf): readonly string[] {
   if (registered.has(tf)) return KERNEL_NAMES;
   // Build every replacement first: they capture the built-in kernels they fall back on.
-  const { backpropInput, backpropFilter } = makeConvGradKernels(tf);
+  const { backpropInput, backpropFilter, fusedConv2D } = makeConvGradKernels(tf);
   const layout = makeLayoutKernels(tf);
   const kernels: Record<(typeof KERNEL_NAMES)[number], unknown> = {
     Conv2DBackpropInput: backpropInput,
     Conv2DBackpropFilter: backpropFilter,
+    FusedConv2D: fusedConv2D,
     Tile: layout.Tile,
     Sum: layout.Sum,
     Mean: layout.Mean,
