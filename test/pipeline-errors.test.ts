@@ -29,6 +29,13 @@ describe('YAML level', () => {
     assert.match(one(errors, 'DUPLICATE_KEY').message, /duplicate key 'b'/);
   });
 
+  it('reports unresolved aliases once, without follow-up errors', async () => {
+    const yaml = 'stages:\n  a: { uses: train, params: *p }\n';
+    const errors = await loadErrors(yaml);
+    assert.deepEqual(errors.map(where), [`YAML_SYNTAX@${posOf(yaml, '*p')}`]);
+    assert.match(errors[0]!.message, /unresolved alias \*p/);
+  });
+
   it('reports an unreadable file as FILE_READ', async () => {
     const r = await loadPipeline('/nonexistent/dir/pipeline.yaml');
     assert.equal(r.ok, false);

@@ -6,7 +6,7 @@
 import { existsSync, statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { basename, dirname, resolve } from 'node:path';
-import { LineCounter, parseDocument } from 'yaml';
+import { LineCounter, parseDocument, visit } from 'yaml';
 import type { AxisValue, Json } from '../executor/contract.ts';
 import { stageGraphFromDecls } from '../graph/build.ts';
 import { findStageCycles } from '../graph/cycles.ts';
@@ -233,7 +233,7 @@ export async function loadPipeline(file: string, opts: LoadPipelineOptions = {})
     return { ok: false, errors: [{ code: 'FILE_READ', severity: 'error', message: `cannot read pipeline file ${file}: ${why}` }] };
   }
   const lines = new LineCounter();
-  const doc = parseDocument(text, { keepSourceTokens: true, lineCounter: lines, prettyErrors: false, uniqueKeys: true, merge: true });
+  const doc = parseDocument(text, { keepSourceTokens: true, lineCounter: lines, prettyErrors: false, uniqueKeys: true, merge: true, logLevel: 'error' });
   const src = new SourceFile(file, text, lines, doc);
   for (const e of doc.errors) {
     const loc = src.at(e.pos[0], Math.max(1, e.pos[1] - e.pos[0]));
@@ -245,6 +245,13 @@ export async function loadPipeline(file: string, opts: LoadPipelineOptions = {})
     }
   }
   for (const w of doc.warnings) diag.warn('YAML_WARNING', w.message.split('\n')[0] ?? w.message, src.at(w.pos[0]));
+  // An alias to an anchor defined later (or never) is not a parse error in `yaml`, but it
+  // would make every value containing it unreadable: report it here, once, where it is used.
+  visit(doc, {
+    Alias(_key, node) {
+      if (node.resolve(doc) === undefined) diag.error('YAML_SYNTAX', `unresolved alias *${node.source}: the anchor &${node.source} must be defined before it is used`, src.of(node, { file, line: 1, col: 1 }));
+    },
+  });
 
   const raw = parseRaw(src, diag);
   const loaded = await loadStageKinds({ stagesDir: opts.stagesDir, plugins: raw.plugins, baseDir: dir });

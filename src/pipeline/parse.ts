@@ -474,6 +474,8 @@ function parseStage(src: SourceFile, diag: Diagnostics, raw: RawPipeline, name: 
   for (const e of src.entries(m)) {
     const kLoc = src.of(e.keyNode, loc);
     const v = src.deref(e.value);
+    // An unresolved alias is reported by the loader; checking its (missing) value would repeat it.
+    if (v === undefined && e.value !== undefined && e.value !== null) continue;
     const vLoc = src.of(v, kLoc);
     const key = e.key as (typeof STAGE_KEYS)[number];
     if (!(STAGE_KEYS as readonly string[]).includes(key)) {

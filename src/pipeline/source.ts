@@ -63,12 +63,19 @@ export class SourceFile {
     return own;
   }
 
-  /** The plain JS value of a node (null for a missing value). */
+  /**
+   * The plain JS value of a node (null for a missing value, or for one holding an unresolved
+   * alias: the loader reports those separately).
+   */
   js(node: unknown): unknown {
     const n = this.deref(node);
     if (n === null || n === undefined) return null;
     if (isScalar(n)) return n.value;
-    return (n as Node).toJS(this.doc, { maxAliasCount: -1 });
+    try {
+      return (n as Node).toJS(this.doc, { maxAliasCount: -1 });
+    } catch {
+      return null;
+    }
   }
 }
 
