@@ -134,6 +134,11 @@ async function oneInstance(plan: Plan, target: string | undefined): Promise<stri
   throw new CliError(`'${target}' matches ${ids.length} instances; name one:\n${ids.slice(0, 20).map((i) => `  ${i}`).join('\n')}`);
 }
 
+/** `a, b, c` or `a, b and 28 more` so long dependency lists stay one readable line. */
+function listIds(ids: readonly string[], max = 3): string {
+  return ids.length <= max ? ids.join(', ') : `${ids.slice(0, max - 1).join(', ')} and ${ids.length - max + 1} more`;
+}
+
 // ---------------------------------------------------------------- run
 
 async function cmdRun(argv: string[]): Promise<number> {
@@ -243,7 +248,7 @@ async function dryRun(plan: Plan, keys: KeyBuilder, selected: Set<string>, force
         break;
       case 'blocked':
         maybe++;
-        out(`${yellow('would run')}  ${id}  ${dim(`(after upstream ${e.on.join(', ')}; skipped if its outputs come out unchanged)`)}`);
+        out(`${yellow('would run')}  ${id}  ${dim(`(after upstream ${listIds(e.on)}; skipped if its outputs come out unchanged)`)}`);
         break;
       case 'missing-input':
         refused++;
@@ -271,8 +276,8 @@ function classify(e: StaticEvaluation): { kind: StatusKind; detail: string } {
       return { kind: 'missing', detail: e.message };
     case 'blocked':
       return e.previous
-        ? { kind: 'stale', detail: `upstream must re-run first: ${e.on.join(', ')} (may be cut off early if its outputs do not change)` }
-        : { kind: 'never', detail: `never run (after ${e.on.join(', ')})` };
+        ? { kind: 'stale', detail: `upstream must re-run first: ${listIds(e.on)} (may be cut off early if its outputs do not change)` }
+        : { kind: 'never', detail: '' };
     case 'run':
       switch (e.reason.kind) {
         case 'never-run':

@@ -63,10 +63,8 @@ export class KeyBuilder {
     const loaded = this.plan.kinds.get(kindName);
     if (!loaded) throw new Error(`plan has no kind ${kindName}`);
     const files: Record<string, Digest> = {};
-    for (const f of [loaded.file, ...loaded.codeDeps]) {
-      const d = this.cache.stat.digestPath(f);
-      files[this.label(f)] = (d.type === 'missing' ? 'missing' : d.digest) as Digest;
-    }
+    // Kinds often share codeDeps folders (src/ml): externalDigest memoises per path.
+    for (const f of [loaded.file, ...loaded.codeDeps]) files[this.label(f)] = this.externalDigest(f) as Digest;
     const code = { version: loaded.kind.version ?? null, files };
     this.code.set(kindName, code);
     return code;

@@ -84,7 +84,7 @@ export function describeNotCached(e: StaticEvaluation): string | null {
     case 'missing-input':
       return e.message;
     case 'blocked':
-      return `upstream not up to date: ${e.on.join(', ')}`;
+      return `upstream not up to date: ${e.on.length <= 3 ? e.on.join(', ') : `${e.on.slice(0, 2).join(', ')} and ${e.on.length - 2} more`}`;
     default: {
       const never: never = e;
       throw new Error(`unhandled ${JSON.stringify(never)}`);
