@@ -6,6 +6,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -275,4 +276,41 @@ test('expected shapes from the plan equal those of the built model; the resnet50
   } finally {
     m.dispose();
   }
+});
+
+const hasH5py = spawnSync('python3', ['-c', 'import h5py, numpy'], { stdio: 'ignore' }).status === 0;
+
+test('h5py reads our model-layout file the way Keras does (skipped without h5py)', { skip: !hasH5py && 'python3 with h5py not available' }, async () => {
+  const model = buildClassifier(tf, micro(12), { classes: 3, seed: 12 });
+  randomise(model, 12);
+  const file = join(dir, 'for-h5py.h5');
+  await saveKerasWeights(model, file, { layout: 'model' });
+  // Keras 2's reader: decode byte-string names, follow layer_names / weight_names, np.asarray each dataset.
+  const script = String.raw`
+import h5py, json, sys, numpy as np
+f = h5py.File(sys.argv[1], 'r')
+g = f['model_weights'] if 'layer_names' not in f.attrs and 'model_weights' in f else f
+dec = lambda a: [n.decode('utf8') if hasattr(n, 'decode') else str(n) for n in a]
+out = {'layers': dec(g.attrs['layer_names']), 'weights': {}}
+for n in out['layers']:
+    for w in dec(g[n].attrs['weight_names']):
+        a = np.asarray(g[n][w])
+        assert a.dtype == np.float32, a.dtype
+        out['weights'].setdefault(n, []).append([w, list(a.shape), a.astype(np.float64).ravel()[:3].tolist()])
+json.dump(out, sys.stdout)
+`;
+  const py = spawnSync('python3', ['-c', script, file], { encoding: 'utf8' });
+  assert.equal(py.status, 0, py.stderr);
+  const got = JSON.parse(py.stdout) as { layers: string[]; weights: Record<string, [string, number[], number[]][]> };
+  assert.deepEqual(got.layers, ['input_2', 'resnet-micro', 'dropout', 'dense']);
+  const nested = got.weights['resnet-micro']!;
+  const backbone = model.getLayer('resnet-micro') as unknown as LayersModel;
+  for (const [name, shape, head] of nested) {
+    const [layer, weight] = name.replace(/:0$/, '').split('/');
+    const v = backbone.getLayer(layer!).weights.find((x) => x.name.split('/').pop()!.replace(/_\d+$/, '') === weight)!;
+    assert.deepEqual(shape, v.shape, name);
+    assert.deepEqual(head, Array.from(v.read().dataSync().slice(0, 3)), name);
+  }
+  assert.deepEqual(got.weights['dense']!.map((w) => w[0]), ['dense/kernel:0', 'dense/bias:0']);
+  model.dispose();
 });
