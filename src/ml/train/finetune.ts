@@ -197,12 +197,22 @@ const noRandom = (): (() => number) => {
   throw new Error('evaluation batches must not draw random numbers');
 };
 
-function evaluate(tf: Tf, net: Net, set: ImageSet, batchSize: number, pre: Preprocess, p: TrainParams): EvalResult {
+/** Hooks of an evaluation pass: cancellation and progress between batches. */
+interface EvalHooks {
+  signal: AbortSignal | undefined;
+  /** What is being evaluated, for messages ("full epoch 3 validation"). */
+  what: string;
+  progress: (p: Progress) => void;
+}
+
+function evaluate(tf: Tf, net: Net, set: ImageSet, batchSize: number, pre: Preprocess, p: TrainParams, hooks: EvalHooks): EvalResult {
   const [n] = set.shape;
+  const batches = Math.ceil(n / batchSize);
   const units = net.head === 'sigmoid' ? 1 : net.classes;
   const probs = new Float32Array(n * units);
   let lossSum = 0;
   for (let start = 0; start < n; start += batchSize) {
+    if (hooks.signal?.aborted) throw new TrainError('ABORTED', `training aborted during ${hooks.what}; the last epoch checkpoint is kept`);
     const end = Math.min(n, start + batchSize);
     const idx = Array.from({ length: end - start }, (_, k) => start + k);
     const x = gatherBatch(set.images, set.shape, idx, null, noRandom);
@@ -215,6 +225,7 @@ function evaluate(tf: Tf, net: Net, set: ImageSet, batchSize: number, pre: Prepr
     lossSum += (lossT.dataSync()[0] ?? NaN) * (end - start);
     probs.set(probT.dataSync() as Float32Array, start * units);
     tf.dispose([lossT, probT]);
+    hooks.progress({ done: Math.ceil(end / batchSize), total: batches, unit: 'val batch', message: hooks.what });
   }
   const correct = countCorrect(net.head, probs, net.classes, set.labels);
   return { loss: lossSum / n, acc: correct / n, probs, units };
@@ -321,7 +332,7 @@ export async function finetune(tf: Tf, opts: FinetuneOptions): Promise<FinetuneR
           const seen = Math.min(n, (b + 1) * p.batchSize);
           progress({ done: b + 1, total: nBatches, unit: 'batch', message: `${ph.phase} epoch ${epoch} (${phaseEpochs + 1}/${ph.maxEpochs}) loss ${(lossSum / seen).toFixed(4)}` });
         }
-        const v = evaluate(tf, net, opts.val, evalBatch, pre, p);
+        const v = evaluate(tf, net, opts.val, evalBatch, pre, p, { signal: opts.signal, what: `${ph.phase} epoch ${epoch} validation`, progress });
         const row: HistoryRow = {
           epoch,
           phase: ph.phase,
@@ -368,7 +379,7 @@ export async function finetune(tf: Tf, opts: FinetuneOptions): Promise<FinetuneR
 
   // The evaluated and saved model is the best-validation checkpoint (ModelCheckpoint).
   if (bestWeights !== null) setWeightArrays(tf, net.model, bestWeights, 'best checkpoint');
-  const final = evaluate(tf, net, opts.val, evalBatch, pre, p);
+  const final = evaluate(tf, net, opts.val, evalBatch, pre, p, { signal: opts.signal, what: 'evaluation of the best checkpoint', progress });
   const metrics = evaluationMetrics({
     head: net.head,
     classes: net.classes,
