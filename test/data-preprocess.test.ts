@@ -9,7 +9,8 @@ import type { StageContext } from '../src/executor/contract.ts';
 import { readNpy } from '../src/data/npy.ts';
 import { decodeImageFile } from '../src/data/decode.ts';
 import { encodeBmp24 } from '../src/data/bmp.ts';
-import { resizeNearestInto } from '../src/data/resize.ts';
+import { pilNearestIndex, resizeNearestInto } from '../src/data/resize.ts';
+import { execFileSync } from 'node:child_process';
 import { matchBySuffix, type LocalFile } from '../src/data/folds.ts';
 
 function tmp(prefix: string): string {
@@ -62,6 +63,50 @@ async function stageError(p: Promise<unknown>): Promise<{ code: string; message:
   }
   assert.fail('expected a StageError');
 }
+
+test('nearest indices reproduce Pillow, including its rounding at exact ties', () => {
+  // Pillow 9.4 `Image.resize((224, h), NEAREST)` from 1024 columns reads these source columns;
+  // the closed formula floor((i + .5) * 1024 / 224) says 16, 48, 368 at i = 3, 10, 80.
+  const idx = pilNearestIndex(1024, 224);
+  assert.deepEqual([...idx.subarray(0, 12)], [2, 6, 11, 15, 20, 25, 29, 34, 38, 43, 47, 52]);
+  assert.equal(idx[80], 367);
+  assert.equal(idx[223], 1021);
+  assert.deepEqual([...pilNearestIndex(3, 7)], [0, 0, 1, 1, 1, 2, 2]);
+});
+
+/** A python with Pillow, or undefined (the cross-check then skips). */
+function pythonWithPil(): string | undefined {
+  for (const py of [process.env.PYTHON, '/usr/bin/python3', 'python3']) {
+    if (!py) continue;
+    try {
+      execFileSync(py, ['-c', 'import PIL'], { stdio: 'ignore' });
+      return py;
+    } catch {
+      // try the next one
+    }
+  }
+  return undefined;
+}
+
+test('nearest resize equals Pillow resize(NEAREST) pixel for pixel (skips without Pillow)', async (t) => {
+  const py = pythonWithPil();
+  if (!py) {
+    t.skip('no python with PIL');
+    return;
+  }
+  const dir = tmp('pp-pil-');
+  const combos = [[1024, 768, 224, 224], [640, 480, 112, 112], [97, 33, 96, 96], [50, 40, 13, 29]] as const;
+  for (const [w, h, ow, oh] of combos) {
+    const raw = Buffer.alloc(w * h * 3);
+    for (let i = 0; i < raw.length; i++) raw[i] = (Math.imul(i, 2654435761) >>> 13) & 255;
+    const file = join(dir, `${w}x${h}.png`);
+    await sharp(raw, { raw: { width: w, height: h, channels: 3 } }).png().toFile(file);
+    const pil = execFileSync(py, ['-c', `import sys\nfrom PIL import Image\nsys.stdout.buffer.write(Image.open(sys.argv[1]).convert('RGB').resize((${ow}, ${oh}), Image.NEAREST).tobytes())`, file], { maxBuffer: 1 << 24 });
+    const ours = new Uint8Array(ow * oh * 3);
+    resizeNearestInto(await decodeImageFile(file), oh, ow, ours, 0);
+    assert.ok(Buffer.from(ours).equals(pil), `${w}x${h} -> ${ow}x${oh} differs from Pillow`);
+  }
+});
 
 test('nearest resize follows PIL pixel-centre sampling', () => {
   const w = 7;
