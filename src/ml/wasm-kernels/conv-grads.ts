@@ -171,6 +171,51 @@ export function makeConvGradKernels(tf: Tf): { backpropInput: KernelFn; backprop
     return col;
   }
 
+  /**
+   * colT [1, k, rows] = im2col(x)^T built directly (no [rows, k] intermediate):
+   * x is first made channel-major, after which every (tap, channel) row of colT
+   * is a set of contiguous (stride 1) or strided runs along the input width.
+   */
+  function im2colT(backend: WasmBackendLike, x: TensorInfo, g: ConvGeometry, rows: number, k: number): TensorInfo {
+    const pixels = g.n * g.h * g.w;
+    const xT = alloc(backend, [g.cin, pixels]);
+    const colT = alloc(backend, [1, k, rows]);
+    const xt = view(backend, xT);
+    transpose2d(view(backend, x), xt, pixels, g.cin);
+    const dst = view(backend, colT);
+    for (let p = 0; p < g.kh; p++) {
+      for (let q = 0; q < g.kw; q++) {
+        // Output columns j whose input column j*sw+q-padLeft lies inside [0, w).
+        const j0 = Math.max(0, Math.ceil((g.padLeft - q) / g.sw));
+        const j1 = Math.min(g.ow, Math.floor((g.w - 1 + g.padLeft - q) / g.sw) + 1);
+        for (let c = 0; c < g.cin; c++) {
+          const rowBase = ((p * g.kw + q) * g.cin + c) * rows;
+          const cBase = c * pixels;
+          for (let b = 0; b < g.n; b++) {
+            for (let i = 0; i < g.oh; i++) {
+              const dO = rowBase + (b * g.oh + i) * g.ow;
+              const r = i * g.sh + p - g.padTop;
+              if (r < 0 || r >= g.h || j1 <= j0) {
+                dst.fill(0, dO, dO + g.ow);
+                continue;
+              }
+              if (j0 > 0) dst.fill(0, dO, dO + j0);
+              if (j1 < g.ow) dst.fill(0, dO + j1, dO + g.ow);
+              const sBase = cBase + (b * g.h + r) * g.w + q - g.padLeft;
+              if (g.sw === 1) {
+                dst.set(xt.subarray(sBase + j0, sBase + j1), dO + j0);
+              } else {
+                for (let j = j0; j < j1; j++) dst[dO + j] = xt[sBase + j * g.sw]!;
+              }
+            }
+          }
+        }
+      }
+    }
+    backend.disposeData(xT.dataId);
+    return colT;
+  }
+
   /** True when the convolution's input patches are the input pixels themselves (1x1, stride 1, no padding). */
   const isPointwise = (g: ConvGeometry): boolean =>
     g.kh === 1 && g.kw === 1 && g.sh === 1 && g.sw === 1 && g.padTop === 0 && g.padLeft === 0 && g.oh === g.h && g.ow === g.w;
@@ -327,26 +372,24 @@ export function makeConvGradKernels(tf: Tf): { backpropInput: KernelFn; backprop
     const k = g.kh * g.kw * g.cin;
     const temps: TensorInfo[] = [];
     try {
-      // col [rows, k]: the input patch behind each output pixel, tap-major then channel.
+      // dW [k, cout] = col^T dy: one non-transposed matmul A x B contracting over
+      // rows. XNNPACK re-packs B on every call (it is a fresh tensor) and packing
+      // cost grows steeply with B's column count, so B is whichever of col / dy
+      // has fewer columns and A is the other one, transposed here in JS.
+      if (g.cout <= k) {
+        const colT = im2colT(backend, x, g, rows, k);
+        temps.push(colT);
+        const dy3 = { dataId: dy.dataId, shape: [1, rows, g.cout], dtype: 'float32' };
+        const out = batchMatMul({ inputs: { a: colT, b: dy3 }, backend, attrs: { transposeA: false, transposeB: false } });
+        out.shape = [g.kh, g.kw, g.cin, g.cout];
+        return out;
+      }
       let col: TensorInfo;
       if (isPointwise(g)) {
         col = x;
       } else {
         col = im2col(backend, x, g, rows, k);
         temps.push(col);
-      }
-      // dW [k, cout] = col^T dy: one non-transposed matmul A x B contracting over
-      // rows. XNNPACK re-packs B on every call (it is a fresh tensor) and packing
-      // cost grows steeply with B's column count, so B is whichever of col / dy
-      // has fewer columns and A is the other one, transposed here in JS.
-      if (g.cout <= k) {
-        const colT = alloc(backend, [1, k, rows]);
-        temps.push(colT);
-        transpose2d(view(backend, col), view(backend, colT), rows, k);
-        const dy3 = { dataId: dy.dataId, shape: [1, rows, g.cout], dtype: 'float32' };
-        const out = batchMatMul({ inputs: { a: colT, b: dy3 }, backend, attrs: { transposeA: false, transposeB: false } });
-        out.shape = [g.kh, g.kw, g.cin, g.cout];
-        return out;
       }
       const dyT = alloc(backend, [1, g.cout, rows]);
       temps.push(dyT);
@@ -389,11 +432,8 @@ export function makeConvGradKernels(tf: Tf): { backpropInput: KernelFn; backprop
     if (rows >= k) return builtinFusedConv2D(args);
     const temps: TensorInfo[] = [];
     try {
-      const col = isPointwise(g) ? x : im2col(backend, x, g, rows, k);
-      if (col !== x) temps.push(col);
-      const colT = alloc(backend, [1, k, rows]);
+      const colT = im2colT(backend, x, g, rows, k);
       temps.push(colT);
-      transpose2d(view(backend, col), view(backend, colT), rows, k);
       const wT = alloc(backend, [1, g.cout, k]);
       temps.push(wT);
       transpose2d(view(backend, filter), view(backend, wT), k, g.cout);
