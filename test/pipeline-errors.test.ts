@@ -236,7 +236,7 @@ stages:
 `;
     const errors = (await loadErrors(yaml)).filter((e) => e.code === 'BAD_REFERENCE');
     assert.deepEqual(errors.map(at), [posOf(yaml, '"${dataset.sise}"'), posOf(yaml, '"x-'), posOf(yaml, '"${fold.path}"')]);
-    assert.match(errors[0]!.message, /datasets.knee has no field 'sise'; did you mean 'size'\?/);
+    assert.match(errors[0]!.message, /datasets.knee has no field 'sise'; did you mean 'size'\? \(write \$\{dataset.sise\?\} if only some entries have it\)/);
     assert.match(errors[1]!.message, /names no axis of stage 'p' nor a collection; did you mean 'dataset'\?/);
     assert.match(errors[2]!.message, /axis 'fold' takes its values from an inline list/);
   });

@@ -146,6 +146,11 @@ function optionalRef(ref: string): { ref: string; optional: boolean } {
   return t.endsWith('?') ? { ref: t.slice(0, -1), optional: true } : { ref: t, optional: false };
 }
 
+/** For a missing field: how to make the reference optional (entries of a collection may differ). */
+function optionalHint(ref: string, r: { missing?: boolean }): string {
+  return r.missing === true ? ` (write \${${ref}?} if only some entries have it)` : '';
+}
+
 function interpolateValue(value: Json, scope: ParamScope, path: ParamPath, issues: ParamIssue[]): Resolved {
   if (typeof value === 'string') {
     if (!value.includes('${')) return value;
@@ -155,7 +160,7 @@ function interpolateValue(value: Json, scope: ParamScope, path: ParamPath, issue
       const r = resolveRef(ref, scope);
       if (!r.ok) {
         if (optional && r.missing === true) return OMIT;
-        issues.push({ code: 'BAD_REFERENCE', path, message: r.message });
+        issues.push({ code: 'BAD_REFERENCE', path, message: r.message + optionalHint(ref, r) });
         return value;
       }
       return cloneJson(r.value);
@@ -168,7 +173,7 @@ function interpolateValue(value: Json, scope: ParamScope, path: ParamPath, issue
       if (!r.ok) {
         if (optional && r.missing === true) return '';
         failed = true;
-        issues.push({ code: 'BAD_REFERENCE', path, message: r.message });
+        issues.push({ code: 'BAD_REFERENCE', path, message: r.message + optionalHint(ref, r) });
         return m;
       }
       return stringify(r.value);
