@@ -24,6 +24,7 @@ const PIPELINE = (bSalt: string, aOut = '${x}') => `stages:
 
 test('cache hits, exact invalidation, early cutoff, status, --only, dry-run, NDJSON', async () => {
   const p = new Project(PIPELINE('0'));
+  process.env.DAG_TEST_REUSE = '1'; // invocation counting only: share worker processes
 
   // First run executes everything; NDJSON events parse and tell the story.
   let r = await p.run(['run', '--reporter', 'json']);
