@@ -7,6 +7,7 @@ import { defineStage, type StageContext } from '../src/executor/contract.ts';
 
 const ADAPTERS = ['chest', 'breast', 'thyroid', 'mammograms', 'knee', 'pcam', 'isic', 'folder', 'csv', 'synthetic'] as const;
 
+/** The `preprocess` stage kind (params documented in docs/data.md). */
 export default defineStage({
   kind: 'preprocess',
   doc:
