@@ -59,21 +59,24 @@ async function main(): Promise<void> {
   const sharp = await loadSharp();
   console.log(`machine: ${availableParallelism()} cores, load average ${loadavg().map((l) => l.toFixed(1)).join(' ')}, UV_THREADPOOL_SIZE=${process.env.UV_THREADPOOL_SIZE ?? '4 (default)'}, sharp ${sharp.versions.sharp} / libvips ${sharp.versions.vips}`);
   const out = mkdtempSync(join(tmpdir(), 'dag-bench-out-'));
+  const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   const m = await runPreprocess(
     { adapter: 'folder', root: dir, size, folds: 5 },
     { outDir: out, dataset: 'bench', progress: () => {}, log: () => {}, warn: (w) => console.warn(w) },
   );
   const ours = (performance.now() - t0) / 1000;
+  const cpu = process.cpuUsage(cpu0);
+  const oursCpu = (cpu.user + cpu.system) / 1e6;
   rmSync(out, { recursive: true, force: true });
-  console.log(`dag preprocess: ${m.count} images ${src}->${size} in ${ours.toFixed(2)} s = ${(m.count / ours).toFixed(1)} images/s (whole stage: listing, decode, nearest resize, arrays, thumbnails)`);
+  console.log(`dag preprocess: ${m.count} images ${src}->${size} in ${ours.toFixed(2)} s = ${(m.count / ours).toFixed(1)} images/s wall; CPU ${oursCpu.toFixed(2)} s = ${(m.count / oursCpu).toFixed(1)} images per CPU-second (whole stage: listing, decode, nearest resize, arrays, thumbnails)`);
   const python = process.env.PYTHON ?? (existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3');
   const script = join(dirname(fileURLToPath(import.meta.url)), 'preprocess_pillow.py');
   try {
-    const res = JSON.parse(execFileSync(python, [script, dir, String(size)], { encoding: 'utf8' }).trim().split('\n').pop()!) as { images: number; seconds: number; pillow: string };
+    const res = JSON.parse(execFileSync(python, [script, dir, String(size)], { encoding: 'utf8' }).trim().split('\n').pop()!) as { images: number; seconds: number; cpu: number; pillow: string };
     const pil = res.images / res.seconds;
-    console.log(`Pillow ${res.pillow} baseline (${python}): ${res.images} images in ${res.seconds.toFixed(2)} s = ${pil.toFixed(1)} images/s (open, convert RGB, resize NEAREST, copy)`);
-    console.log(`speed-up: ${(m.count / ours / pil).toFixed(2)}x`);
+    console.log(`Pillow ${res.pillow} baseline (${python}): ${res.images} images in ${res.seconds.toFixed(2)} s = ${pil.toFixed(1)} images/s wall; CPU ${res.cpu.toFixed(2)} s = ${(res.images / res.cpu).toFixed(1)} images per CPU-second (open, convert RGB, resize NEAREST, copy; one process)`);
+    console.log(`speed-up (wall): ${(m.count / ours / pil).toFixed(2)}x; per CPU-second: ${(m.count / oursCpu / (res.images / res.cpu)).toFixed(2)}x; on a shared machine the wall figure depends on the load`);
   } catch (e) {
     const text = String((e as { stdout?: unknown }).stdout ?? (e as Error).message);
     console.log(`Pillow baseline skipped: ${text.includes('PIL') ? 'PIL (Pillow) is not installed for ' + python + ' (apt-get install python3-pil)' : text.trim()}`);
