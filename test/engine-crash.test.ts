@@ -4,6 +4,8 @@
  * both finish with every instance computed once.
  */
 import assert from 'node:assert/strict';
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import { collect, Project } from './fixtures/kinds/_rig.ts';
 
@@ -64,4 +66,29 @@ test('two dag run processes on one cache both finish and compute each instance o
   assert.deepEqual(p.takeInvocations(), ['a[k=1]', 'a[k=2]', 'b']);
   const r = await p.run(['status']);
   assert.match(r.stdout, /3 instances — 3 cached/);
+});
+
+test('SIGTERM stops the workers, publishes nothing partial, releases locks, exits 130', async () => {
+  const p = new Project(`stages:
+  long:
+    uses: echo
+    params: { output: 1, sleepMs: 4000, files: 2 }
+`);
+  const child = p.spawn(['run', '--reporter', 'plain']);
+  const done = collect(child);
+  let seen = '';
+  await new Promise<void>((res) => {
+    child.stdout!.on('data', (d: Buffer | string) => {
+      seen += String(d);
+      if (/started\s+long/.test(seen)) res();
+    });
+  });
+  child.kill('SIGTERM');
+  const r = await done;
+  assert.equal(r.code, 130, r.stdout + r.stderr);
+  assert.match(r.stdout, /interrupted: 0 ran/);
+  assert.deepEqual(readdirSync(join(p.dir, 'cache', 'locks')), []);
+  assert.deepEqual(readdirSync(join(p.dir, 'cache', 'runs')), [], 'no record of an interrupted run');
+  const st = await p.run(['status']);
+  assert.match(st.stdout, /1 never run/);
 });
