@@ -9,7 +9,6 @@ import {
   chmodSync, copyFileSync, readFileSync, existsSync, lstatSync, mkdirSync, readdirSync, renameSync, rmSync, statSync, unlinkSync, writeFileSync,
 } from 'node:fs';
 import type { BigIntStats } from 'node:fs';
-import { hostname } from 'node:os';
 import { join, relative } from 'node:path';
 import type { DeviceAssignment } from '../executor/contract.ts';
 import { digestBytes, digestFileSync, type CacheKey, type Digest } from './digest.ts';
@@ -349,11 +348,6 @@ export class LocalCache {
       this.stat.save();
     }
     return res;
-  }
-
-  /** Host name recorded in run records. */
-  static host(): string {
-    return hostname();
   }
 }
 

@@ -14,7 +14,7 @@ import type { OutputManifest } from '../cache/key.ts';
 import { acquireLock, unlock } from '../cache/lock.ts';
 import type { LocalCache, RunRecord } from '../cache/store.ts';
 import { KeyBuilder, type Evaluation, type StaticEvaluation } from './analyze.ts';
-import { formatReason, type EngineEvent, type EventSink, type RunCounts, type RunReason } from './events.ts';
+import { formatReason, type EngineEvent, type EventSink, type RunCounts } from './events.ts';
 import { GpuPool, SlotPool, type Release } from './pools.ts';
 import type { WorkerContextData } from './worker-protocol.ts';
 import { WorkerPool } from './worker-pool.ts';
@@ -340,6 +340,3 @@ export async function runPlan(opts: RunOptions): Promise<RunResult> {
   emit(summary);
   return { counts, interrupted, durationMs };
 }
-
-/** Re-exported for reporters that want to word reasons the same way. */
-export type { RunReason };
