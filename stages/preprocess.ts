@@ -26,6 +26,7 @@ export default defineStage({
     splits: { type: 'path', doc: 'Folder of the paper repository\'s val_fold{k}.csv (and test_fold{k}.csv) files; folds are read instead of computed.', mustExist: 'dir' },
     resize: { type: 'string', doc: 'Resampling: nearest (PIL/Keras pixel-centre rule, the study\'s), bilinear or lanczos.', enum: ['nearest', 'bilinear', 'lanczos'], default: 'nearest' },
     on_bad_image: { type: 'string', doc: 'error: stop at the first unreadable image, naming it; skip: leave it out and list it in manifest.json.', enum: ['error', 'skip'], default: 'error' },
+    allow_truncated: { type: 'boolean', doc: 'Accept truncated image files (the missing part decodes as grey), as the study does for mammograms (PIL LOAD_TRUNCATED_IMAGES).', default: false },
     subset: { type: 'number', doc: 'Keep a seeded random subset of this many images (pcam-small: 10000).', integer: true, min: 1 },
     subset_seed: { type: 'number', doc: 'Seed of the subset draw (default 22, the study\'s random_state; our generator is not numpy\'s).', default: 22, integer: true },
     fold_seed: { type: 'number', doc: 'Seed of the stratified fold shuffle (default 2, the study\'s random_state).', default: 2, integer: true },

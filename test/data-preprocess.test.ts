@@ -326,3 +326,18 @@ test('options carry adapter keys per data set and override params; paths are ref
   assert.equal(e.code, 'DATA_BAD_PARAM');
   assert.match(e.message, /options\.root/);
 });
+
+test('a truncated image is an error unless allow_truncated (the study loads truncated mammograms)', async () => {
+  const root = await folderSet(2);
+  const noise = Buffer.alloc(128 * 128 * 3);
+  for (let i = 0; i < noise.length; i++) noise[i] = (Math.imul(i, 2654435761) >>> 11) & 255;
+  // Noise makes the entropy-coded scan the bulk of the file, so the cut lands inside it.
+  const full = await sharp(noise, { raw: { width: 128, height: 128, channels: 3 } }).jpeg({ quality: 95 }).toBuffer();
+  writeFileSync(join(root, 'a', 'cut.jpg'), full.subarray(0, full.length >> 1));
+  const e = await stageError(stage.run(ctx({ adapter: 'folder', root, size: 4, folds: 2 })));
+  assert.equal(e.code, 'DATA_BAD_IMAGE');
+  assert.match(e.message, /cut\.jpg/);
+  const c = ctx({ adapter: 'folder', root, size: 4, folds: 2, allow_truncated: true });
+  await stage.run(c);
+  assert.equal(JSON.parse(readFileSync(join(c.outDir, 'manifest.json'), 'utf8')).count, 5);
+});

@@ -18,19 +18,28 @@ export function loadSharp(): Promise<Sharp> {
   return sharpModule;
 }
 
+/** Decoding options. */
+export interface DecodeOptions {
+  /**
+   * Accept truncated files (the missing part decodes as grey), like PIL with
+   * `ImageFile.LOAD_TRUNCATED_IMAGES = True`, which the study sets for mammograms.
+   */
+  allowTruncated?: boolean;
+}
+
 /** Decode an image file to RGB; a file sharp or the BMP decoder rejects is DATA_BAD_IMAGE naming it. */
-export async function decodeImageFile(file: string): Promise<RawImage> {
+export async function decodeImageFile(file: string, opts: DecodeOptions = {}): Promise<RawImage> {
   let buf: Buffer;
   try {
     buf = await readFile(file);
   } catch (e) {
     throw dataError('DATA_BAD_IMAGE', `${file}: cannot read file: ${(e as Error).message}`);
   }
-  return decodeImageBuffer(buf, file);
+  return decodeImageBuffer(buf, file, opts);
 }
 
 /** Decode image bytes to RGB; `source` names the file in errors. */
-export async function decodeImageBuffer(buf: Buffer, source: string): Promise<RawImage> {
+export async function decodeImageBuffer(buf: Buffer, source: string, opts: DecodeOptions = {}): Promise<RawImage> {
   if (isBmp(buf)) {
     try {
       return decodeBmp(buf);
@@ -41,7 +50,7 @@ export async function decodeImageBuffer(buf: Buffer, source: string): Promise<Ra
   }
   const sharp = await loadSharp();
   try {
-    const { data, info } = await sharp(buf, { failOn: 'error', limitInputPixels: false })
+    const { data, info } = await sharp(buf, { failOn: opts.allowTruncated ? 'none' : 'error', limitInputPixels: false })
       .removeAlpha()
       .toColourspace('srgb')
       .raw({ depth: 'uchar' })

@@ -30,6 +30,7 @@ export interface PreprocessParams {
   fold_seed?: number;
   class_names?: string[];
   thumbnails_per_class?: number;
+  allow_truncated?: boolean;
   [key: string]: unknown;
 }
 
@@ -181,7 +182,7 @@ export async function runPreprocess(params: PreprocessParams, env: PreprocessEnv
       const it = items[i]!;
       let img: RawImage;
       try {
-        img = it.generate ? toRgb(it.generate()) : await decodeImageFile(it.path);
+        img = it.generate ? toRgb(it.generate()) : await decodeImageFile(it.path, { allowTruncated: params.allow_truncated === true });
         await resizeInto(img, H, W, method, pixels, i * frame);
         ok[i] = 1;
       } catch (e) {
