@@ -26,10 +26,18 @@ async function runOne(m: Extract<ToWorker, { type: 'run' }>): Promise<void> {
   const kind = mod.default;
   if (!kind || typeof kind.run !== 'function') throw new Error(`${m.moduleUrl} does not default-export a stage kind`);
   const d = m.ctx;
+  // Stages may report every batch; more than ~10 updates a second only floods the IPC
+  // channel and the NDJSON stream. The last update (done === total) always goes out.
+  let lastProgress = 0;
   const ctx: StageContext = {
     ...d,
     signal: controller.signal,
-    progress: (p) => void send({ type: 'progress', progress: p }),
+    progress: (p) => {
+      const now = Date.now();
+      if (now - lastProgress < 100 && p.done < p.total) return;
+      lastProgress = now;
+      void send({ type: 'progress', progress: { ...p } });
+    },
     log: (message) => void send({ type: 'log', level: 'info', message: String(message) }),
     warn: (message) => void send({ type: 'log', level: 'warn', message: String(message) }),
   };
