@@ -17,7 +17,10 @@ export const KERNEL_NAMES = ['Conv2DBackpropInput', 'Conv2DBackpropFilter', 'Fus
  * registered (it captures the backend's own Conv2D and BatchMatMul kernels).
  */
 export function registerWasmKernels(tf: Tf): readonly string[] {
-  if (registered.has(tf)) return KERNEL_NAMES;
+  // DAG_WASM_KERNELS_OFF=Name,Name keeps the backend's own kernels (for A/B benchmarks).
+  const off = new Set((process.env['DAG_WASM_KERNELS_OFF'] ?? '').split(',').map((n) => n.trim()));
+  const names = KERNEL_NAMES.filter((n) => !off.has(n));
+  if (registered.has(tf)) return names;
   // Build every replacement first: they capture the built-in kernels they fall back on.
   const { backpropInput, backpropFilter, fusedConv2D } = makeConvGradKernels(tf);
   const layout = makeLayoutKernels(tf);
@@ -29,7 +32,7 @@ export function registerWasmKernels(tf: Tf): readonly string[] {
     Sum: layout.Sum,
     Mean: layout.Mean,
   };
-  for (const name of KERNEL_NAMES) {
+  for (const name of names) {
     // registerKernel refuses to overwrite silently: drop the built-in first.
     if (tf.getKernel(name, 'wasm') !== undefined) tf.unregisterKernel(name, 'wasm');
     tf.registerKernel({
@@ -39,5 +42,5 @@ export function registerWasmKernels(tf: Tf): readonly string[] {
     });
   }
   registered.add(tf);
-  return KERNEL_NAMES;
+  return names;
 }
