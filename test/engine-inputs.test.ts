@@ -43,4 +43,16 @@ test('external folder inputs: hashed into the key, changes explained, missing pa
   r = await p.run(['run', 'read', '--reporter', 'plain'], env);
   assert.equal(r.code, 0, r.stderr);
   assert.deepEqual(p.takeInvocations(), ['read']);
+
+  // An input edited while the stage runs: hashed before, re-checked after, not recorded.
+  p.write(`stages:
+  read:
+    uses: echo
+    params: { input: data, touch: data/a.png }
+`);
+  r = await p.run(['run', '--reporter', 'plain'], env);
+  assert.equal(r.code, 1);
+  assert.match(r.stdout, /FAILED\s+read: INPUT_CHANGED: input changed while the stage ran: data/);
+  r = await p.run(['status'], env);
+  assert.match(r.stdout, /stale \(1\):\n\s+read\n/, 'nothing was recorded for the edited input');
 });
