@@ -47,7 +47,9 @@ async function runOne(m: Extract<ToWorker, { type: 'run' }>): Promise<void> {
 // The parent dying (SIGKILL) closes the channel: never keep computing for nobody.
 process.on('disconnect', () => process.exit(1));
 // Ctrl-C reaches the whole process group: abort the stage, give it a moment to stop.
+let running = false;
 const onSignal = (): void => {
+  if (!running) process.exit(130); // an idle reusable worker has nothing to stop
   controller.abort();
   setTimeout(() => process.exit(130), 1000).unref();
 };
@@ -61,8 +63,10 @@ process.on('message', (raw) => {
     return;
   }
   if (m.type !== 'run') return;
+  running = true;
   runOne(m).then(
     async () => {
+      running = false;
       await send({ type: 'done' });
       if (!m.keepAlive) process.exit(0);
     },
