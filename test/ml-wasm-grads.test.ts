@@ -70,6 +70,8 @@ test('the kernels are registered on the wasm backend', () => {
     assert.ok(rt.info.customKernels.includes(name), name);
     assert.ok(tf.getKernel(name, 'wasm') !== undefined, name);
   }
+  assert.ok(rt.info.customKernels.includes('FusedBatchNormGrad'));
+  assert.ok(tf.getKernel('DagFusedBatchNormGrad', 'wasm') !== undefined);
 });
 
 for (const c of cases) {
@@ -150,6 +152,32 @@ test('Tile, Sum and Mean (incl. batch-norm moments and their gradient) match cpu
   const got = await on('wasm', ops);
   const want = await on('cpu', ops);
   got.forEach((g, i) => assert.ok(relErr(g, want[i]!) < 1e-5, `op #${i}: relative error ${relErr(g, want[i]!)}`));
+});
+
+test('the one-pass FusedBatchNorm gradient matches cpu for every input (training-mode statistics)', async () => {
+  assert.ok(rt.info.customKernels.includes('FusedBatchNormGrad'));
+  const shape: [number, number, number, number] = [2, 3, 3, 6];
+  const xv = values(108, 8);
+  const run = (): import('@tensorflow/tfjs').Tensor[] => {
+    const x = tf.tensor4d(xv, shape);
+    const mean = tf.tensor1d(xv.slice(0, 6));
+    const variance = tf.tensor1d(xv.slice(6, 12).map((v) => v + 1));
+    const offset = tf.tensor1d(xv.slice(12, 18));
+    const scale = tf.tensor1d(xv.slice(18, 24));
+    const f = (a: import('@tensorflow/tfjs').Tensor, m: import('@tensorflow/tfjs').Tensor, v: import('@tensorflow/tfjs').Tensor, o: import('@tensorflow/tfjs').Tensor, s: import('@tensorflow/tfjs').Tensor) =>
+      tf.batchNorm(a as import('@tensorflow/tfjs').Tensor4D, m, v, o, s, 1e-3).square().sum();
+    const direct = tf.grads(f)([x, mean, variance, offset, scale]);
+    // As tf.layers does in training: statistics from the batch itself.
+    const viaMoments = tf.grad((a: import('@tensorflow/tfjs').Tensor) => {
+      const mo = tf.moments(a, [0, 1, 2]);
+      return tf.batchNorm(a as import('@tensorflow/tfjs').Tensor4D, mo.mean, mo.variance, offset, scale, 1e-3).mul(a).sum();
+    })(x);
+    tf.dispose([x, mean, variance, offset, scale]);
+    return [...direct, viaMoments];
+  };
+  const got = await on('wasm', run);
+  const want = await on('cpu', run);
+  got.forEach((g, i) => assert.ok(relErr(g, want[i]!) < 1e-4, `gradient #${i}: relative error ${relErr(g, want[i]!)}`));
 });
 
 test('a tiny conv net trains on wasm (loss decreases)', async () => {

@@ -5,6 +5,7 @@
 import type { Tf } from '../backend.ts';
 import { makeConvGradKernels } from './conv-grads.ts';
 import { makeLayoutKernels } from './layout-kernels.ts';
+import { registerBatchNormGrad } from './batchnorm-grad.ts';
 
 const registered = new WeakSet<object>();
 
@@ -20,7 +21,7 @@ export function registerWasmKernels(tf: Tf): readonly string[] {
   // DAG_WASM_KERNELS_OFF=Name,Name keeps the backend's own kernels (for A/B benchmarks).
   const off = new Set((process.env['DAG_WASM_KERNELS_OFF'] ?? '').split(',').map((n) => n.trim()));
   const names = KERNEL_NAMES.filter((n) => !off.has(n));
-  if (registered.has(tf)) return names;
+  if (registered.has(tf)) return off.has('FusedBatchNormGrad') ? names : [...names, 'FusedBatchNormGrad'];
   // Build every replacement first: they capture the built-in kernels they fall back on.
   const { backpropInput, backpropFilter, fusedConv2D } = makeConvGradKernels(tf);
   const layout = makeLayoutKernels(tf);
@@ -42,5 +43,7 @@ export function registerWasmKernels(tf: Tf): readonly string[] {
     });
   }
   registered.add(tf);
+  // The gradient (not a kernel) of FusedBatchNorm; it delegates to tfjs' own off wasm.
+  if (!off.has('FusedBatchNormGrad') && registerBatchNormGrad(tf)) return [...names, 'FusedBatchNormGrad'];
   return names;
 }

@@ -1,0 +1,130 @@
+/**
+ * One-pass gradient of FusedBatchNorm for the wasm backend.
+ *
+ * tfjs composes the FusedBatchNorm gradient from about ten full-size elementwise
+ * ops, a Tile and four reductions per BatchNorm layer; ResNet50 has 53 of them, so
+ * in a wasm training step that costs seconds of memory traffic. Here the gradient
+ * of every input (x, mean, variance, scale, offset) comes from one kernel making
+ * two passes: per-channel sums of dy and dy*(x-mean), then dx = dy*scale/sqrt(var+eps).
+ *
+ * The gradient registry is global, so the replacement delegates to tfjs' own
+ * gradient whenever the active backend is not wasm or the shapes are not the
+ * channels-last [C]-parameter case.
+ */
+import type { Tf } from '../backend.ts';
+import type { WasmBackendLike } from './conv-grads.ts';
+
+interface TensorInfo {
+  dataId: object;
+  shape: number[];
+  dtype: string;
+}
+type Tensor = import('@tensorflow/tfjs').Tensor;
+type GradFunc = (dy: Tensor | Tensor[], saved: Tensor[], attrs: Record<string, unknown>) => Record<string, () => Tensor>;
+interface GradConfig {
+  kernelName: string;
+  inputsToSave?: string[];
+  outputsToSave?: boolean[];
+  gradFunc: GradFunc;
+}
+
+/** Name of the kernel computing all five gradients at once (wasm only). */
+export const BATCH_NORM_GRAD_KERNEL = 'DagFusedBatchNormGrad';
+
+/** tfjs keeps its registries in a global Map; the original gradient is not exported. */
+function originalGradient(kernelName: string): GradConfig | undefined {
+  const globals = (globalThis as { _tfGlobals?: Map<string, unknown> })._tfGlobals;
+  const registry = globals?.get('gradRegistry') as Map<string, GradConfig> | undefined;
+  return registry?.get(kernelName);
+}
+
+/** The five gradients from one kernel: [dx, dmean, dvariance, dscale, doffset]. */
+function batchNormGradKernel(args: { inputs: Record<string, TensorInfo>; backend: WasmBackendLike; attrs: Record<string, unknown> }): TensorInfo[] {
+  const { inputs, backend, attrs } = args;
+  const dy = inputs['dy']!;
+  const x = inputs['x']!;
+  const mean = inputs['mean']!;
+  const variance = inputs['variance']!;
+  const scale = inputs['scale'];
+  const eps = attrs['varianceEpsilon'] as number;
+  const cols = x.shape[x.shape.length - 1]!;
+  const outs = [
+    backend.makeOutput([...x.shape], 'float32'),
+    ...[0, 1, 2, 3].map(() => backend.makeOutput([...mean.shape], 'float32')),
+  ] as [TensorInfo, TensorInfo, TensorInfo, TensorInfo, TensorInfo];
+  // Views only after every allocation (the heap may grow and detach older views).
+  const dyv = backend.typedArrayFromHeap(dy);
+  const xv = backend.typedArrayFromHeap(x);
+  const mv = backend.typedArrayFromHeap(mean);
+  const vv = backend.typedArrayFromHeap(variance);
+  const sv = scale === undefined ? null : backend.typedArrayFromHeap(scale);
+  const [dx, dmean, dvar, dscale, doffset] = outs.map((t) => backend.typedArrayFromHeap(t)) as [Float32Array, Float32Array, Float32Array, Float32Array, Float32Array];
+  const sumDy = new Float64Array(cols);
+  const sumDyXc = new Float64Array(cols);
+  const rows = xv.length / cols;
+  for (let r = 0; r < rows; r++) {
+    const o = r * cols;
+    for (let c = 0; c < cols; c++) {
+      const d = dyv[o + c]!;
+      sumDy[c] = sumDy[c]! + d;
+      sumDyXc[c] = sumDyXc[c]! + d * (xv[o + c]! - mv[c]!);
+    }
+  }
+  const gain = new Float32Array(cols);
+  for (let c = 0; c < cols; c++) {
+    const inv = 1 / Math.sqrt(vv[c]! + eps);
+    const s = sv === null ? 1 : sv[c]!;
+    gain[c] = inv * s;
+    dmean[c] = -inv * s * sumDy[c]!;
+    dvar[c] = -0.5 * inv * inv * inv * s * sumDyXc[c]!;
+    dscale[c] = inv * sumDyXc[c]!;
+    doffset[c] = sumDy[c]!;
+  }
+  for (let r = 0; r < rows; r++) {
+    const o = r * cols;
+    for (let c = 0; c < cols; c++) dx[o + c] = dyv[o + c]! * gain[c]!;
+  }
+  return outs;
+}
+
+/**
+ * Registers the one-pass kernel (wasm) and a FusedBatchNorm gradient that uses it on
+ * wasm and tfjs' own gradient elsewhere. Returns false when the original gradient
+ * cannot be found (then nothing is changed).
+ */
+export function registerBatchNormGrad(tf: Tf): boolean {
+  const original = originalGradient('FusedBatchNorm');
+  if (original === undefined) return false;
+  if (tf.getKernel(BATCH_NORM_GRAD_KERNEL, 'wasm') === undefined) {
+    tf.registerKernel({
+      kernelName: BATCH_NORM_GRAD_KERNEL,
+      backendName: 'wasm',
+      kernelFunc: batchNormGradKernel as unknown as Parameters<Tf['registerKernel']>[0]['kernelFunc'],
+    });
+  }
+  const gradFunc: GradFunc = (dy, saved, attrs) => {
+    const [x, mean, variance, scale] = saved;
+    const single = (t: Tensor | undefined, c: number): boolean => t === undefined || t === null || (t.rank === 1 && t.shape[0] === c && t.dtype === 'float32');
+    const c = x?.shape[x.shape.length - 1] ?? -1;
+    const fast =
+      tf.getBackend() === 'wasm' &&
+      !Array.isArray(dy) &&
+      x !== undefined &&
+      x.dtype === 'float32' &&
+      x.rank >= 2 &&
+      mean !== undefined &&
+      variance !== undefined &&
+      mean.rank === 1 &&
+      single(mean, c) &&
+      single(variance, c) &&
+      single(scale ?? undefined, c);
+    if (!fast) return original.gradFunc(dy, saved, attrs);
+    const inputs: Record<string, Tensor> = { dy: dy as Tensor, x: x!, mean: mean!, variance: variance! };
+    if (scale !== undefined && scale !== null) inputs['scale'] = scale;
+    const outs = tf.engine().runKernel(BATCH_NORM_GRAD_KERNEL, inputs as never, { varianceEpsilon: attrs['varianceEpsilon'] } as never) as unknown as Tensor[];
+    const [gx, gmean, gvar, gscale, goffset] = outs as [Tensor, Tensor, Tensor, Tensor, Tensor];
+    return { x: () => gx, mean: () => gmean, variance: () => gvar, scale: () => gscale, offset: () => goffset };
+  };
+  tf.registerGradient({ ...original, gradFunc } as unknown as Parameters<Tf['registerGradient']>[0]);
+  return true;
+}
