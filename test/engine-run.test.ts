@@ -3,6 +3,8 @@
  * cutoff, status explanations, --only, --dry-run reasons and NDJSON events.
  */
 import assert from 'node:assert/strict';
+import { appendFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import { parseEvents, Project } from './fixtures/kinds/_rig.ts';
 
@@ -80,6 +82,12 @@ test('cache hits, exact invalidation, early cutoff, status, --only, dry-run, NDJ
   r = await p.run(['cat', 'c', 'out.txt']);
   assert.equal(r.code, 0, r.stderr);
   assert.equal(JSON.parse(r.stdout).output, 'c');
+
+  // Editing the kind's code makes every instance stale, and status says so.
+  appendFileSync(join(p.dir, 'kinds', 'echo.ts'), '\n// a code change\n');
+  r = await p.run(['status']);
+  assert.match(r.stdout, /5 instances — 0 cached, 5 stale/);
+  assert.match(r.stdout, /a\[x=1\]\n\s+code changed: kinds\/echo.ts/);
 });
 
 test('a failing instance stops new work, keeps its log; --keep-going runs independent branches', async () => {
