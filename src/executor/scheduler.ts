@@ -165,7 +165,8 @@ export async function runPlan(opts: RunOptions): Promise<RunResult> {
       upstream.set(d, o.outputs);
       records.set(d, o.record);
     }
-    if (stopping) return skip(inst, interrupted ? 'interrupted' : 'stopped after a failure (use --keep-going to run independent branches)');
+    if (interrupted) return skip(inst, 'interrupted');
+    // Evaluated even after a failure: a cached instance is not new work and is reported as cached.
     const ev = keys.evaluate(inst, upstream, forced.has(id));
     switch (ev.state) {
       case 'cached':
@@ -175,6 +176,7 @@ export async function runPlan(opts: RunOptions): Promise<RunResult> {
       case 'missing-input':
         return fail(inst, 'PATH_MISSING', ev.message, 0);
       case 'run':
+        if (stopping) return skip(inst, 'stopped after a failure (use --keep-going to run independent branches)');
         emit({ type: 'queued', t: Date.now(), id, stage: inst.stage, reason: ev.reason });
         return execute(inst, ev, records);
       default: {
