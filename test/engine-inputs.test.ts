@@ -39,7 +39,7 @@ test('external folder inputs: hashed into the key, changes explained, missing pa
 
   writeFileSync(join(data, 'sub', 'b.png'), 'other pixels');
   r = await p.run(['status'], env);
-  assert.match(r.stdout, /read\n\s+input file changed: data/);
+  assert.match(r.stdout, /read\n\s+input file changed: data\/sub\/b.png\n/, 'names the file inside the folder');
   r = await p.run(['run', 'read', '--reporter', 'plain'], env);
   assert.equal(r.code, 0, r.stderr);
   assert.deepEqual(p.takeInvocations(), ['read']);

@@ -22,7 +22,7 @@ interface Entry {
 /** What a path (file or folder) digests to, or that it is missing. */
 export type PathDigest =
   | { type: 'file'; digest: Digest; size: number }
-  | { type: 'dir'; digest: Digest; size: number; files: number }
+  | { type: 'dir'; digest: Digest; size: number; files: number; listing: Record<string, Digest> }
   | { type: 'missing' };
 
 /** The stat fingerprint of a file; changes whenever its content can have changed. */
@@ -77,6 +77,7 @@ export class StatCache {
     }
     if (st.isDirectory()) {
       const lines: string[] = [];
+      const listing: Record<string, Digest> = {};
       let size = 0;
       let files = 0;
       const walk = (dir: string, rel: string): void => {
@@ -87,14 +88,16 @@ export class StatCache {
           const s = statSync(abs, { bigint: true });
           if (s.isDirectory()) walk(abs, r);
           else if (s.isFile()) {
-            lines.push(`${r}\0${this.digestFile(abs, s)}\n`);
+            const d = this.digestFile(abs, s);
+            listing[r] = d;
+            lines.push(`${r}\0${d}\n`);
             size += Number(s.size);
             files++;
           }
         }
       };
       walk(path, '');
-      return { type: 'dir', digest: digestBytes(`dag-dir-1\n${lines.join('')}`), size, files };
+      return { type: 'dir', digest: digestBytes(`dag-dir-1\n${lines.join('')}`), size, files, listing };
     }
     return { type: 'file', digest: this.digestFile(path, st), size: Number(st.size) };
   }

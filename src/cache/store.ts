@@ -32,6 +32,11 @@ export interface RunRecord {
   /** Digest of the instance's log object (null when it logged nothing). */
   log: Digest | null;
   warnings: string[];
+  /**
+   * Per-file digests of external folder inputs (label -> relative path -> digest), kept for
+   * folders of up to 5,000 files so `dag status` can name the file that changed.
+   */
+  externalFiles?: Record<string, Record<string, Digest>>;
   host: string;
   pid: number;
 }

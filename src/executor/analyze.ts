@@ -16,6 +16,9 @@ import type { RunReason } from './events.ts';
 /** Root of the dag package itself (labels for code files outside the pipeline folder). */
 const PACKAGE_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
+/** External folders with more files than this keep no per-file listing in run records. */
+const MAX_LISTED_FILES = 5000;
+
 /** What one instance needs, given its upstream outputs. */
 export type Evaluation =
   | { state: 'cached'; key: CacheKey; preimage: KeyPreimage; record: RunRecord }
@@ -33,6 +36,7 @@ export class KeyBuilder {
   private readonly runtime = new Map<string, Json>();
   private readonly external = new Map<string, string>();
   private readonly labels = new Map<string, string>();
+  private readonly listings = new Map<string, Record<string, Digest>>();
   private readonly manifestDigests = new WeakMap<OutputManifest, Digest>();
   /** Records read through `previousRecord`, for ETA estimates. */
   readonly durations = new Map<string, number[]>();
@@ -85,12 +89,47 @@ export class KeyBuilder {
     const d = this.cache.stat.digestPath(abs);
     const v = d.type === 'missing' ? 'missing' : d.digest;
     this.external.set(abs, v);
+    if (d.type === 'dir' && d.files <= MAX_LISTED_FILES) this.listings.set(abs, d.listing);
     return v;
+  }
+
+  /** Per-file digests of an external folder (after `externalDigest`), when small enough to keep. */
+  externalListing(abs: string): Record<string, Digest> | undefined {
+    return this.listings.get(abs);
   }
 
   /** Forget memoised external digests (the after-run re-check must look again). */
   forgetExternal(abs: string): void {
     this.external.delete(abs);
+    this.listings.delete(abs);
+  }
+
+  /** The folder listings to store with a run record of `inst` (see RunRecord.externalFiles). */
+  externalFilesOf(inst: Instance): Record<string, Record<string, Digest>> | undefined {
+    const out: Record<string, Record<string, Digest>> = {};
+    for (const p of inst.externalPaths) {
+      const l = this.listings.get(p);
+      if (l) out[this.label(p)] = l;
+    }
+    return Object.keys(out).length ? out : undefined;
+  }
+
+  /** `input file changed: data/knee/img1.png` instead of just the folder, when both listings are known. */
+  private refineExternal(inst: Instance, previous: RunRecord, line: string): string {
+    const m = /^input file changed: (.*)$/.exec(line);
+    if (!m) return line;
+    const label = m[1]!;
+    const abs = inst.externalPaths.find((p) => this.label(p) === label);
+    const before = previous.externalFiles?.[label];
+    const now = abs ? this.listings.get(abs) : undefined;
+    if (!before || !now) return line;
+    const changed: string[] = [];
+    for (const [f, d] of Object.entries(now)) if (before[f] === undefined) changed.push(`${label}/${f} (added)`);
+    else if (before[f] !== d) changed.push(`${label}/${f}`);
+    for (const f of Object.keys(before)) if (now[f] === undefined) changed.push(`${label}/${f} (removed)`);
+    if (changed.length === 0) return line;
+    const shown = changed.length <= 3 ? changed.join(', ') : `${changed.slice(0, 2).join(', ')} and ${changed.length - 2} more`;
+    return `input file changed: ${shown}`;
   }
 
   /** Params with external paths written relative to the pipeline folder (relocatable keys). */
@@ -191,7 +230,7 @@ export class KeyBuilder {
     const previous = this.previousRecord(inst);
     if (forced) return { state: 'run', key, preimage: pre.preimage, previous, reason: { kind: 'forced', details: [] } };
     if (!previous) return { state: 'run', key, preimage: pre.preimage, reason: { kind: 'never-run', details: [] } };
-    const changes = diffPreimages(previous.preimage, pre.preimage).map(describeChange);
+    const changes = diffPreimages(previous.preimage, pre.preimage).map((c) => this.refineExternal(inst, previous, describeChange(c)));
     return { state: 'run', key, preimage: pre.preimage, previous, reason: { kind: 'changed', details: changes } };
   }
 

@@ -318,6 +318,7 @@ export async function runPlan(opts: RunOptions): Promise<RunResult> {
       durationMs,
       log: log ? cache.putBytes(log) : null,
       warnings: warnings.filter((w) => w.id === inst.id).map((w) => w.message),
+      ...(keys.externalFilesOf(inst) ? { externalFiles: keys.externalFilesOf(inst) } : {}),
       host: hostname(),
       pid: process.pid,
     };
