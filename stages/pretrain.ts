@@ -50,7 +50,7 @@ export default defineStage<PretrainParams>({
     preprocess: { type: 'string', doc: 'Input normalisation (Keras preprocess_input mode)', default: 'caffe', enum: ['caffe', 'tf', 'torch', 'none'] },
   },
   resources: { gpu: 1 },
-  codeDeps: ['src/ml', 'src/study/stage-io.ts', 'src/data/npy.ts'],
+  codeDeps: ['src/ml', 'src/stats/rng.ts', 'src/study/stage-io.ts', 'src/data/npy.ts'],
   runtimeKey(): Json {
     const c = describeBackendChoice();
     return { backend: c.backend, backendVersion: c.backendVersion, tfjs: c.tfjsVersion };
@@ -92,6 +92,7 @@ export default defineStage<PretrainParams>({
     const { loadTf } = await import('../src/ml/backend.ts');
     const { finetune } = await import('../src/ml/train/finetune.ts');
     const { writeRunOutputs } = await import('../src/ml/train/outputs.ts');
+    const { deriveSeed } = await import('../src/stats/rng.ts');
     const { tf } = await loadTf();
     const classes = prepared.manifest.classes.length;
     const [, h, w] = prepared.shape;
@@ -107,7 +108,9 @@ export default defineStage<PretrainParams>({
         augment: p.augment ? {} : false,
         flip: p.flip,
         preprocess: p.preprocess as 'caffe',
-        seed: ctx.seed,
+        // Each source gets its own initialisation: two sources trained from one seed would
+        // start identical and stay similar, which CCA between them would report as transfer.
+        seed: deriveSeed(ctx.seed, 'pretrain', source ?? ctx.id) % 2147483647,
       },
       workDir: ctx.workDir,
       onProgress: (x) => ctx.progress(x),

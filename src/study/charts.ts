@@ -39,7 +39,7 @@ export function ccaPanelSpec(summaries: readonly CcaSummary[], naming: Omit<Pair
   const labels = summaries.map((s) => pairLabel(s.pair, naming));
   const colours = summaries.map((s, k) => colourOf(s.pair.id, k));
   const x = { field: 'layer', type: 'ordinal', sort: [...LAYERS], title: 'layer', axis: { labelAngle: 0 } };
-  const color = { field: 'pair', type: 'nominal', title: null, scale: { domain: labels, range: colours }, legend: { orient: 'bottom', direction: 'vertical' } };
+  const color = { field: 'pair', type: 'nominal', title: null, scale: { domain: labels, range: colours }, legend: { orient: 'bottom', direction: 'vertical', labelLimit: 400 } };
   return {
     title,
     width: 260,
