@@ -33,10 +33,11 @@ export interface RunRecord {
   log: Digest | null;
   warnings: string[];
   /**
-   * Per-file digests of external folder inputs (label -> relative path -> digest), kept for
-   * folders of up to 5,000 files so `dag status` can name the file that changed.
+   * Per-file digests of external folder inputs (label -> digest of an object holding the
+   * JSON map relative path -> digest), kept for folders of up to 5,000 files so `dag status`
+   * can name the file that changed. An object, not inline: many instances share a folder.
    */
-  externalFiles?: Record<string, Record<string, Digest>>;
+  externalFiles?: Record<string, Digest>;
   host: string;
   pid: number;
 }
@@ -263,6 +264,7 @@ export class LocalCache {
     for (const r of records) {
       for (const o of Object.values(r.outputs)) usedBy.set(o.digest, [...(usedBy.get(o.digest) ?? []), r.id]);
       if (r.log) usedBy.set(r.log, [...(usedBy.get(r.log) ?? []), `${r.id} (log)`]);
+      for (const d of Object.values(r.externalFiles ?? {})) usedBy.set(d, [...(usedBy.get(d) ?? []), `${r.id} (input listing)`]);
     }
     const objects = this.allObjects();
     const problems: VerifyProblem[] = [];
@@ -312,6 +314,7 @@ export class LocalCache {
       if (keepKeys.has(r.key)) {
         for (const o of Object.values(r.outputs)) referenced.add(o.digest);
         if (r.log) referenced.add(r.log);
+        for (const d of Object.values(r.externalFiles ?? {})) referenced.add(d);
       } else {
         res.removedRecords++;
         rm(file, statSync(file).size);

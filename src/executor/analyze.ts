@@ -8,7 +8,7 @@ import { dirname, relative, resolve, isAbsolute, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Json } from './contract.ts';
 import type { Instance, Plan } from '../pipeline/plan.ts';
-import type { CacheKey, Digest } from '../cache/digest.ts';
+import { canonicalJson, type CacheKey, type Digest } from '../cache/digest.ts';
 import { cacheKey, describeChange, diffPreimages, KEY_SCHEMA_VERSION, outputsDigest, type KeyPreimage, type OutputManifest } from '../cache/key.ts';
 import type { LocalCache, RunRecord } from '../cache/store.ts';
 import type { RunReason } from './events.ts';
@@ -104,12 +104,12 @@ export class KeyBuilder {
     this.listings.delete(abs);
   }
 
-  /** The folder listings to store with a run record of `inst` (see RunRecord.externalFiles). */
-  externalFilesOf(inst: Instance): Record<string, Record<string, Digest>> | undefined {
-    const out: Record<string, Record<string, Digest>> = {};
+  /** Store the folder listings of `inst`'s external inputs as objects (see RunRecord.externalFiles). */
+  externalFilesOf(inst: Instance): Record<string, Digest> | undefined {
+    const out: Record<string, Digest> = {};
     for (const p of inst.externalPaths) {
       const l = this.listings.get(p);
-      if (l) out[this.label(p)] = l;
+      if (l) out[this.label(p)] = this.cache.putBytes(canonicalJson(l));
     }
     return Object.keys(out).length ? out : undefined;
   }
@@ -120,7 +120,14 @@ export class KeyBuilder {
     if (!m) return line;
     const label = m[1]!;
     const abs = inst.externalPaths.find((p) => this.label(p) === label);
-    const before = previous.externalFiles?.[label];
+    const ref = previous.externalFiles?.[label];
+    const text = ref ? this.cache.readText(ref) : undefined;
+    let before: Record<string, Digest> | undefined;
+    try {
+      before = text ? (JSON.parse(text) as Record<string, Digest>) : undefined;
+    } catch {
+      before = undefined;
+    }
     const now = abs ? this.listings.get(abs) : undefined;
     if (!before || !now) return line;
     const changed: string[] = [];

@@ -92,6 +92,10 @@ export function describeNotCached(e: StaticEvaluation): string | null {
   }
 }
 
+function externalFilesField(files: RunRecord['externalFiles']): Pick<RunRecord, 'externalFiles'> {
+  return files ? { externalFiles: files } : {};
+}
+
 /** Run the selected instances. Resolves when everything finished, failed or was skipped. */
 export async function runPlan(opts: RunOptions): Promise<RunResult> {
   const { plan, cache, selected, emit } = opts;
@@ -318,7 +322,7 @@ export async function runPlan(opts: RunOptions): Promise<RunResult> {
       durationMs,
       log: log ? cache.putBytes(log) : null,
       warnings: warnings.filter((w) => w.id === inst.id).map((w) => w.message),
-      ...(keys.externalFilesOf(inst) ? { externalFiles: keys.externalFilesOf(inst) } : {}),
+      ...externalFilesField(keys.externalFilesOf(inst)),
       host: hostname(),
       pid: process.pid,
     };
