@@ -205,6 +205,29 @@ function hasNativeBinding(dir: string): boolean {
  */
 export function visibleGpus(): GpuVisibility {
   const cvd = process.env['CUDA_VISIBLE_DEVICES'] ?? null;
+  const { all, source } = (installedCards ??= listInstalledCards());
+  if (cvd === null) return { cards: all, cudaVisibleDevices: null, source };
+  const wanted = cvd.split(',').map((s) => s.trim()).filter((s) => s !== '');
+  const picked: string[] = [];
+  for (const w of wanted) {
+    // CUDA stops at the first invalid entry (e.g. -1).
+    if (/^\d+$/.test(w)) {
+      const card = all[Number(w)];
+      if (card === undefined) break;
+      picked.push(card);
+    } else {
+      const card = all.find((c) => c.includes(w));
+      if (card === undefined) break;
+      picked.push(card);
+    }
+  }
+  return { cards: picked, cudaVisibleDevices: cvd, source };
+}
+
+/** The machine's cards do not change while we run: ask nvidia-smi once per process. */
+let installedCards: { all: readonly string[]; source: GpuVisibility['source'] } | undefined;
+
+function listInstalledCards(): { all: readonly string[]; source: GpuVisibility['source'] } {
   let all: string[] = [];
   let source: GpuVisibility['source'] = 'none';
   try {
@@ -223,22 +246,7 @@ export function visibleGpus(): GpuVisibility {
       /* no driver */
     }
   }
-  if (cvd === null) return { cards: all, cudaVisibleDevices: null, source };
-  const wanted = cvd.split(',').map((s) => s.trim()).filter((s) => s !== '');
-  const picked: string[] = [];
-  for (const w of wanted) {
-    // CUDA stops at the first invalid entry (e.g. -1).
-    if (/^\d+$/.test(w)) {
-      const card = all[Number(w)];
-      if (card === undefined) break;
-      picked.push(card);
-    } else {
-      const card = all.find((c) => c.includes(w));
-      if (card === undefined) break;
-      picked.push(card);
-    }
-  }
-  return { cards: picked, cudaVisibleDevices: cvd, source };
+  return { all, source };
 }
 
 function tfjsVersionOf(dir: string | null): string {
