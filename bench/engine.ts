@@ -6,9 +6,10 @@
  * cache file is only rewritten when a file had to be hashed).
  *
  *   node --import tsx bench/engine.ts [instancesPerStage=500] [repeats=5]
+ *   (DAG_BENCH_KEEP=1 keeps the temp project for inspection)
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -104,3 +105,4 @@ measure('dag status', ['status']);
 measure('dag --version', ['--version']);
 console.log('(dag --version is the floor: node + tsx start-up, no pipeline)');
 console.log(`external files re-hashed during no-op runs: ${rehashed ? 'YES (stat cache rewritten)' : 'no'}`);
+if (!process.env.DAG_BENCH_KEEP) rmSync(dir, { recursive: true, force: true });
