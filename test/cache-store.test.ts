@@ -16,7 +16,11 @@ import { readLock, tryLock, unlock } from '../src/cache/lock.ts';
 import { StatCache } from '../src/cache/stat-cache.ts';
 import { LocalCache } from '../src/cache/store.ts';
 
-const tmp = (): string => mkdtempSync(join(tmpdir(), 'dag-cache-'));
+const tmp = (): string => {
+  const dir = mkdtempSync(join(tmpdir(), 'dag-cache-'));
+  process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+};
 const old = (file: string): void => utimesSync(file, new Date(Date.now() - 60_000), new Date(Date.now() - 60_000));
 
 test('canonicalJson is independent of key order and rejects NaN', () => {
