@@ -58,8 +58,9 @@ test('DAG_BACKEND=cpu is honoured by both functions (fresh process)', () => {
   assert.deepEqual(JSON.parse(line), { predicted: 'cpu', source: 'env', picked: 'cpu', active: 'cpu' });
 });
 
-test('a bad preference is a typed error with a stable code', () => {
+test('a bad preference is a typed error with a stable code', async () => {
   assert.throws(() => parsePreference('cuda', 'DAG_BACKEND'), (e: unknown) => e instanceof BackendError && e.code === 'BACKEND_BAD_PREFERENCE' && /DAG_BACKEND="cuda"/.test(e.message));
+  await assert.rejects(loadTf({ prefer: 'cuda' as never }), (e: unknown) => e instanceof BackendError && e.code === 'BACKEND_BAD_PREFERENCE');
 });
 
 test('a requested backend that is not installed fails loudly instead of falling back', { skip: nodeInstalled ? 'tfjs-node is installed' : false }, async () => {

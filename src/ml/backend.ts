@@ -445,7 +445,13 @@ const memo = new Map<string, Promise<TfRuntime>>();
  * is a BackendError rather than a silent fallback.
  */
 export function loadTf(opts: LoadTfOptions = {}): Promise<TfRuntime> {
-  const { preference } = resolvePreference(opts.prefer);
+  let preference: BackendPreference;
+  try {
+    preference = resolvePreference(opts.prefer).preference;
+  } catch (e) {
+    // A bad DAG_BACKEND is reported through the promise like every other failure.
+    return Promise.reject(e);
+  }
   const threads = threadsFrom(opts.threads);
   const key = `${preference}/${threads}`;
   let p = memo.get(key);
