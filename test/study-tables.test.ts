@@ -123,3 +123,36 @@ test('joinGain pairs each pretrained-vs-fine-tuned CCA row with (AUC_FT - AUC_ra
   assert.throws(() => joinGain(cca, [auc('k', 'A', false, 1, 0.9)], { sources: ['A'] }), GainJoinError);
   assert.equal(joinGain(cca, [auc('k', 'A', false, 1, 0.9)], { sources: ['A'], skipMissing: true }).length, 0);
 });
+
+test('a reference folder of published CSVs is read, and Figure 6 fits are recomputed from it', async () => {
+  const { mkdtempSync, writeFileSync, rmSync } = await import('node:fs');
+  const { join } = await import('node:path');
+  const { tmpdir } = await import('node:os');
+  const { readReferenceRecords, referenceResults, ReferenceError } = await import('../src/study/reference.ts');
+  const dir = mkdtempSync(join(tmpdir(), 'study-ref-'));
+  try {
+    assert.throws(() => readReferenceRecords(dir), ReferenceError);
+    const aucRows: AucRecord[] = [];
+    const ccaRows: CcaRecord[] = [];
+    for (const fold of [1, 2, 3]) {
+      aucRows.push(auc('k', 'ImageNet', false, fold, 0.7 + fold / 10), auc('k', 'random', false, fold, 0.5));
+      const x = 0.9 - fold / 10;
+      ccaRows.push({ model1: 'k-ImageNet-freezeFalse', model2: 'ImageNet', fold, stimuli: 'k', values: { conv1: x, block1: x, block2: x, block3: x, block4: x } });
+    }
+    writeFileSync(join(dir, 'AUC.csv'), formatAucCsv(aucRows));
+    writeFileSync(join(dir, 'CCA_k.csv'), formatCcaCsv(ccaRows));
+    const rec = readReferenceRecords(dir);
+    assert.equal(rec.auc.length, 6);
+    assert.equal(rec.cca.length, 3);
+    assert.deepEqual(rec.similarity, []);
+    const seen: number[][] = [];
+    const ref = referenceResults(rec, { a: 'ImageNet', b: 'RadImageNet' }, (xs, ys) => {
+      seen.push(ys);
+      return { slope: -1, intercept: 0, r: -1, n: xs.length };
+    });
+    assert.equal(ref.fits.length, 5, 'one fit per layer for the source with points');
+    assert.deepEqual(seen[0]!.map((g) => Number(g.toFixed(6))), [0.6, 0.8, 1], 'relative gains (0.8-0.5)/0.5, ...');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
