@@ -1,5 +1,6 @@
 /**
- * Fast Conv2D gradient kernels for the tfjs wasm backend.
+ * Fast Conv2D gradient kernels (and a training-time FusedConv2D) for the tfjs
+ * wasm backend.
  *
  * tfjs-backend-wasm 4.22 has no `Conv2DBackpropFilter` at all (training a conv net
  * fails) and its `Conv2DBackpropInput` is a naive loop about 10x slower than the

@@ -1,6 +1,11 @@
 /**
  * Kernels this project adds to (or replaces in) the tfjs wasm backend so that
- * conv nets train there, and fast: see ./conv-grads.ts for the design.
+ * conv nets train there, and fast:
+ * - ./conv-grads.ts: Conv2DBackpropFilter (missing in wasm), Conv2DBackpropInput
+ *   (wasm's is a naive loop), FusedConv2D for freshly-updated deep-layer filters;
+ * - ./layout-kernels.ts: Tile and leading-axis Sum/Mean (BatchNorm gradients);
+ * - ./batchnorm-grad.ts: a one-pass FusedBatchNorm gradient.
+ * docs/ml-runtime.md has the measurements behind each choice.
  */
 import type { Tf } from '../backend.ts';
 import { makeConvGradKernels } from './conv-grads.ts';
