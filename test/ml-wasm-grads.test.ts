@@ -66,7 +66,7 @@ cases.push(
 
 test('the kernels are registered on the wasm backend', () => {
   assert.equal(rt.backend, 'wasm');
-  for (const name of ['Conv2DBackpropInput', 'Conv2DBackpropFilter', 'FusedConv2D', 'Tile', 'Sum', 'Mean']) {
+  for (const name of ['Conv2DBackpropInput', 'Conv2DBackpropFilter', 'FusedConv2D', 'Tile', 'Sum', 'Mean', 'Identity']) {
     assert.ok(rt.info.customKernels.includes(name), name);
     assert.ok(tf.getKernel(name, 'wasm') !== undefined, name);
   }
@@ -178,6 +178,19 @@ test('the one-pass FusedBatchNorm gradient matches cpu for every input (training
   const got = await on('wasm', run);
   const want = await on('cpu', run);
   got.forEach((g, i) => assert.ok(relErr(g, want[i]!) < 1e-4, `gradient #${i}: relative error ${relErr(g, want[i]!)}`));
+});
+
+test('Identity shares the buffer safely: the clone outlives its source and later ops do not alter it', async () => {
+  const x = tf.tensor2d([1, 2, 3, 4], [2, 2]);
+  const y = x.clone();
+  const z = tf.tidy(() => x.add(1).mul(2));
+  x.dispose();
+  assert.deepEqual(Array.from(await y.data()), [1, 2, 3, 4]);
+  assert.deepEqual(Array.from(await z.data()), [4, 6, 8, 10]);
+  const v = tf.variable(y);
+  v.assign(tf.tensor2d([9, 9, 9, 9], [2, 2]));
+  assert.deepEqual(Array.from(await y.data()), [1, 2, 3, 4]);
+  tf.dispose([y, z, v]);
 });
 
 test('a tiny conv net trains on wasm (loss decreases)', async () => {

@@ -3,7 +3,8 @@
  * conv nets train there, and fast:
  * - ./conv-grads.ts: Conv2DBackpropFilter (missing in wasm), Conv2DBackpropInput
  *   (wasm's is a naive loop), FusedConv2D for freshly-updated deep-layer filters;
- * - ./layout-kernels.ts: Tile and leading-axis Sum/Mean (BatchNorm gradients);
+ * - ./layout-kernels.ts: Tile and leading-axis Sum/Mean (BatchNorm gradients),
+ *   a zero-copy Identity (tensors saved for the backward pass);
  * - ./batchnorm-grad.ts: a one-pass FusedBatchNorm gradient.
  * docs/ml-runtime.md has the measurements behind each choice.
  */
@@ -15,7 +16,7 @@ import { registerBatchNormGrad } from './batchnorm-grad.ts';
 const registered = new WeakSet<object>();
 
 /** Kernels replaced or added on the wasm backend. */
-export const KERNEL_NAMES = ['Conv2DBackpropInput', 'Conv2DBackpropFilter', 'FusedConv2D', 'Tile', 'Sum', 'Mean'] as const;
+export const KERNEL_NAMES = ['Conv2DBackpropInput', 'Conv2DBackpropFilter', 'FusedConv2D', 'Tile', 'Sum', 'Mean', 'Identity'] as const;
 
 /**
  * Registers this project's wasm kernels on `tf`'s kernel registry and returns
@@ -37,6 +38,7 @@ export function registerWasmKernels(tf: Tf): readonly string[] {
     Tile: layout.Tile,
     Sum: layout.Sum,
     Mean: layout.Mean,
+    Identity: layout.Identity,
   };
   for (const name of names) {
     // registerKernel refuses to overwrite silently: drop the built-in first.

@@ -10,6 +10,7 @@
  *   [N,H,W,C] over N,H,W): wasm transposes the whole tensor first with a naive
  *   transpose. Here: one streaming pass that accumulates rows into a [C] vector.
  *   Other reductions fall back to the backend's own kernel.
+ * - `Identity`: shares the buffer instead of copying it (see the kernel).
  */
 import type { Tf } from '../backend.ts';
 import type { WasmBackendLike } from './conv-grads.ts';
@@ -21,6 +22,7 @@ interface TensorInfo {
 }
 interface Backend extends WasmBackendLike {
   makeOutput(shape: number[], dtype: string): TensorInfo;
+  incRef(dataId: object): void;
 }
 type KernelFn = (args: { inputs: Record<string, TensorInfo>; backend: Backend; attrs: Record<string, unknown> }) => TensorInfo;
 
@@ -64,7 +66,7 @@ export function tileInto(src: Heap, dst: Heap, shape: readonly number[], reps: r
 }
 
 /** Builds the replacement kernels, falling back to the built-in ones outside their fast cases. */
-export function makeLayoutKernels(tf: Tf): { Tile: KernelFn; Sum: KernelFn; Mean: KernelFn } {
+export function makeLayoutKernels(tf: Tf): { Tile: KernelFn; Sum: KernelFn; Mean: KernelFn; Identity: KernelFn } {
   const builtin = (name: string): KernelFn => {
     const k = tf.getKernel(name, 'wasm');
     if (k === undefined) throw new Error(`wasm kernel ${name} is not registered`);
@@ -73,6 +75,7 @@ export function makeLayoutKernels(tf: Tf): { Tile: KernelFn; Sum: KernelFn; Mean
   const builtinTile = builtin('Tile');
   const builtinSum = builtin('Sum');
   const builtinMean = builtin('Mean');
+  const builtinIdentity = builtin('Identity');
 
   const Tile: KernelFn = (args) => {
     const { inputs, backend, attrs } = args;
@@ -127,5 +130,19 @@ export function makeLayoutKernels(tf: Tf): { Tile: KernelFn; Sum: KernelFn; Mean
 
   const Sum: KernelFn = (args) => leadingReduce(args, false) ?? builtinSum(args);
   const Mean: KernelFn = (args) => leadingReduce(args, true) ?? builtinMean(args);
-  return { Tile, Sum, Mean };
+  /**
+   * tfjs clones every tensor a kernel saves for the backward pass (engine
+   * `saveTensorsForBackwardMode`), and wasm's Identity copies the data: over a
+   * thousand full-size copies per ResNet step. Tensor data is immutable in tfjs
+   * (the cpu and webgl backends share it the same way), so share the buffer and
+   * count the reference, as wasm's own Reshape does.
+   */
+  const Identity: KernelFn = (args) => {
+    const x = args.inputs['x']!;
+    if (x.dtype === 'string') return builtinIdentity(args);
+    args.backend.incRef(x.dataId);
+    return { dataId: x.dataId, shape: [...x.shape], dtype: x.dtype };
+  };
+
+  return { Tile, Sum, Mean, Identity };
 }
