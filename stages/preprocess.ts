@@ -26,6 +26,12 @@ export default defineStage({
     splits: { type: 'path', doc: 'Folder of the paper repository\'s val_fold{k}.csv (and test_fold{k}.csv) files; folds are read instead of computed.', mustExist: 'dir' },
     resize: { type: 'string', doc: 'Resampling: nearest (PIL/Keras pixel-centre rule, the study\'s), bilinear or lanczos.', enum: ['nearest', 'bilinear', 'lanczos'], default: 'nearest' },
     on_bad_image: { type: 'string', doc: 'error: stop at the first unreadable image, naming it; skip: leave it out and list it in manifest.json.', enum: ['error', 'skip'], default: 'error' },
+    decode: {
+      type: 'string',
+      doc: 'exact (default): full-size decode, then the resize; nearest gives the study\'s PIL/Keras pixels bit for bit. fast: JPEG files decode at 1/2, 1/4 or 1/8 scale in the DCT domain and sharp\'s kernel does the rest; faster, NOT the study\'s pixels (close in mean); other formats decode as in exact. Recorded in manifest.json.',
+      enum: ['exact', 'fast'],
+      default: 'exact',
+    },
     allow_truncated: { type: 'boolean', doc: 'Accept truncated image files (the missing part decodes as grey), as the study does for mammograms (PIL LOAD_TRUNCATED_IMAGES).', default: false },
     subset: { type: 'number', doc: 'Keep a seeded random subset of this many images (pcam-small: 10000).', integer: true, min: 1 },
     subset_seed: { type: 'number', doc: 'Seed of the subset draw (default 22, the study\'s random_state; our generator is not numpy\'s).', default: 22, integer: true },

@@ -341,3 +341,70 @@ test('a truncated image is an error unless allow_truncated (the study loads trun
   await stage.run(c);
   assert.equal(JSON.parse(readFileSync(join(c.outDir, 'manifest.json'), 'utf8')).count, 5);
 });
+
+/** Mean of a byte range. */
+function meanOf(a: Uint8Array): number {
+  let s = 0;
+  for (const v of a) s += v;
+  return s / a.length;
+}
+
+test('decode: fast decodes JPEGs at reduced scale (close to exact in mean, different pixels), records the mode; PNGs stay exact', async () => {
+  const root = tmp('pp-fast-');
+  const n = 256;
+  const grad = Buffer.alloc(n * n * 3);
+  const checker = Buffer.alloc(n * n * 3);
+  for (let y = 0; y < n; y++) {
+    for (let x = 0; x < n; x++) {
+      const o = (y * n + x) * 3;
+      grad[o] = x;
+      grad[o + 1] = y;
+      grad[o + 2] = (x + y) >> 1;
+      checker.fill((x + y) % 2 ? 255 : 0, o, o + 3);
+    }
+  }
+  const raw = { raw: { width: n, height: n, channels: 3 as const } };
+  mkdirSync(join(root, 'a'), { recursive: true });
+  mkdirSync(join(root, 'b'), { recursive: true });
+  await sharp(grad, raw).jpeg({ quality: 95 }).toFile(join(root, 'a', 'grad.jpg'));
+  await sharp(grad, raw).flop().jpeg({ quality: 95 }).toFile(join(root, 'a', 'grad-flop.jpg'));
+  await sharp(checker, raw).jpeg({ quality: 95, chromaSubsampling: '4:4:4' }).toFile(join(root, 'b', 'checker.jpg'));
+  await solid(join(root, 'b', 'solid.png'), 40, 30, [10, 120, 230]);
+  const ex = ctx({ adapter: 'folder', root, size: 32, folds: 2 });
+  const fa = ctx({ adapter: 'folder', root, size: 32, folds: 2, decode: 'fast' });
+  await stage.run(ex);
+  await stage.run(fa);
+  const e = readNpy(join(ex.outDir, 'images.npy'));
+  const f = readNpy(join(fa.outDir, 'images.npy'));
+  assert.deepEqual(f.shape, [4, 32, 32, 3]);
+  assert.deepEqual(f.shape, e.shape);
+  assert.deepEqual([...readNpy(join(fa.outDir, 'labels.npy')).data], [0, 0, 1, 1]);
+  assert.deepEqual([...readNpy(join(fa.outDir, 'labels.npy')).data], [...readNpy(join(ex.outDir, 'labels.npy')).data]);
+  const frame = 32 * 32 * 3;
+  const img = (a: { data: unknown }, i: number): Uint8Array => {
+    assert.ok(a.data instanceof Uint8Array, 'images.npy is uint8');
+    return a.data.subarray(i * frame, (i + 1) * frame);
+  };
+  // Rows follow index.csv: a/grad-flop.jpg, a/grad.jpg, b/checker.jpg, b/solid.png.
+  for (const i of [0, 1]) {
+    const ei = img(e, i);
+    const fi = img(f, i);
+    assert.ok(Math.abs(meanOf(fi) - meanOf(ei)) < 3, `gradient ${i}: fast mean ${meanOf(fi).toFixed(1)} vs exact ${meanOf(ei).toFixed(1)}`);
+    let mad = 0;
+    for (let k = 0; k < frame; k++) mad += Math.abs(fi[k]! - ei[k]!);
+    assert.ok(mad / frame < 8, `gradient ${i}: mean absolute difference ${(mad / frame).toFixed(2)} >= 8`);
+  }
+  // A 1-pixel checkerboard tells the paths apart: exact nearest samples one parity (black or
+  // white everywhere); the DCT-domain downscale averages it to mid grey.
+  const ec = meanOf(img(e, 2));
+  const fc = meanOf(img(f, 2));
+  assert.ok(ec < 40 || ec > 215, `exact checkerboard mean ${ec.toFixed(1)}: expected one parity sampled`);
+  assert.ok(Math.abs(fc - 128) < 40, `fast checkerboard mean ${fc.toFixed(1)}: expected an average near 128`);
+  assert.ok(img(f, 3).every((v, k) => v === img(e, 3)[k]), 'a PNG decodes the same in both modes');
+  const mf = JSON.parse(readFileSync(join(fa.outDir, 'manifest.json'), 'utf8'));
+  assert.equal(mf.decode, 'fast');
+  const me = JSON.parse(readFileSync(join(ex.outDir, 'manifest.json'), 'utf8'));
+  assert.equal(me.decode, undefined, 'exact manifests keep their previous bytes (absent means exact)');
+  const bad = await stageError(stage.run(ctx({ adapter: 'folder', root, size: 32, folds: 2, decode: 'quick' })));
+  assert.match(bad.message, /decode/);
+});

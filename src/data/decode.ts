@@ -27,15 +27,65 @@ export interface DecodeOptions {
   allowTruncated?: boolean;
 }
 
-/** Decode an image file to RGB; a file sharp or the BMP decoder rejects is DATA_BAD_IMAGE naming it. */
-export async function decodeImageFile(file: string, opts: DecodeOptions = {}): Promise<RawImage> {
-  let buf: Buffer;
+/**
+ * How the preprocess stage decodes JPEG files. `exact`: full-size decode, then our resize
+ * (the study's PIL/Keras pixels, bit for bit, with `nearest`). `fast`: libjpeg's DCT-domain
+ * downscaling (1/2, 1/4 or 1/8 at decode time) and sharp's kernel for the rest, in one libvips
+ * pipeline: several times less work per image, but NOT the study's pixels.
+ */
+export const DECODE_MODES = ['exact', 'fast'] as const;
+/** One decode mode (see DECODE_MODES). */
+export type DecodeMode = (typeof DECODE_MODES)[number];
+
+/** sharp's resampling kernels the preprocess methods map to (nearest, bilinear, lanczos). */
+export type SharpKernel = 'nearest' | 'linear' | 'lanczos3';
+
+/** Read an image file once (DATA_BAD_IMAGE naming it when it cannot be read). */
+export async function readImageBytes(file: string): Promise<Buffer> {
   try {
-    buf = await readFile(file);
+    return await readFile(file);
   } catch (e) {
     throw dataError('DATA_BAD_IMAGE', `${file}: cannot read file: ${(e as Error).message}`);
   }
-  return decodeImageBuffer(buf, file, opts);
+}
+
+/** Decode an image file to RGB; a file sharp or the BMP decoder rejects is DATA_BAD_IMAGE naming it. */
+export async function decodeImageFile(file: string, opts: DecodeOptions = {}): Promise<RawImage> {
+  return decodeImageBuffer(await readImageBytes(file), file, opts);
+}
+
+/** True when the bytes start with a JPEG SOI marker followed by another marker (FF D8 FF). */
+export function isJpeg(buf: Uint8Array): boolean {
+  return buf.length >= 3 && buf[0] === 0xff && buf[1] === 0xd8 && buf[2] === 0xff;
+}
+
+/**
+ * The `decode: fast` path for JPEG bytes: decode and resize to outH x outW in ONE libvips
+ * pipeline with shrink-on-load, so libjpeg decodes straight at 1/2, 1/4 or 1/8 scale
+ * (scaled inverse DCT: less IDCT, upsampling and colour-conversion work, a smaller buffer,
+ * no full-size copy into JS) and `kernel` resizes the rest. sharp picks the largest factor s
+ * in {8, 4, 2} with s <= min(in/out) over both axes, except that it halves s when the integer
+ * part of that ratio equals s (libjpeg rounds scaled sizes up): 1024 -> 224 decodes at 1/2
+ * (512), 1024 -> 128 at 1/4, 2048 -> 224 at 1/8. The result is an area-averaged (DCT-domain)
+ * image resampled by sharp's kernel, not PIL's full-size NEAREST: close in mean and look,
+ * different pixels. Same conversions as decodeImageBuffer (alpha dropped, grey replicated).
+ */
+export async function decodeJpegResized(buf: Buffer, source: string, outH: number, outW: number, kernel: SharpKernel, opts: DecodeOptions = {}): Promise<RawImage> {
+  const sharp = await loadSharp();
+  try {
+    const { data, info } = await sharp(buf, { failOn: opts.allowTruncated ? 'none' : 'error', limitInputPixels: false })
+      .resize(outW, outH, { fit: 'fill', kernel, fastShrinkOnLoad: true })
+      .removeAlpha()
+      .toColourspace('srgb')
+      .raw({ depth: 'uchar' })
+      .toBuffer({ resolveWithObject: true });
+    if (info.channels !== 3 || info.width !== outW || info.height !== outH) {
+      throw new Error(`decoded to ${info.width}x${info.height}x${info.channels}, expected ${outW}x${outH}x3`);
+    }
+    return { data: new Uint8Array(data.buffer, data.byteOffset, data.length), width: outW, height: outH, channels: 3 };
+  } catch (e) {
+    throw dataError('DATA_BAD_IMAGE', `${source}: unreadable image: ${(e as Error).message}`);
+  }
 }
 
 /** Decode image bytes to RGB; `source` names the file in errors. */
