@@ -1,10 +1,13 @@
 /**
- * Preprocessing throughput: the preprocess stage (folder adapter, decode with sharp, PIL-exact
- * nearest resize, arrays written) on N generated 1024x1024 JPEGs resized to 224, beside
- * Pillow's open/convert/resize(NEAREST) on the same files (bench/preprocess_pillow.py, run
- * with /usr/bin/python3 or $PYTHON; skipped with a message when PIL is missing).
+ * Preprocessing throughput: the preprocess stage (folder adapter, decode with sharp, resize,
+ * arrays written) with `decode: exact` (PIL-exact nearest) and `decode: fast` (JPEG
+ * shrink-on-load) on N generated 1024x1024 JPEGs resized to 224, interleaved with Pillow's
+ * open/convert/resize(NEAREST) on the same files (bench/preprocess_pillow.py, run with
+ * /usr/bin/python3 or $PYTHON; skipped with a message when PIL is missing) and Pillow with
+ * `draft` (its own DCT scaling, the fair partner of fast). Prints medians over rounds, ratios
+ * and the load average.
  *
- *   node --import tsx bench/preprocess.ts [--count 2000] [--size 224] [--src 1024] [--dir DIR]
+ *   node --import tsx bench/preprocess.ts [--count 2000] [--size 224] [--src 1024] [--rounds 1] [--dir DIR]
  *
  * Generated files are cached in DIR (default $TMPDIR/dag-bench-preprocess-<src>) and reused.
  */
@@ -54,33 +57,84 @@ async function ensureImages(): Promise<void> {
   console.log(`generated in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
 }
 
-async function main(): Promise<void> {
-  await ensureImages();
-  const sharp = await loadSharp();
-  console.log(`machine: ${availableParallelism()} cores, load average ${loadavg().map((l) => l.toFixed(1)).join(' ')}, UV_THREADPOOL_SIZE=${process.env.UV_THREADPOOL_SIZE ?? '4 (default)'}, sharp ${sharp.versions.sharp} / libvips ${sharp.versions.vips}`);
+interface Figure {
+  images: number;
+  wall: number;
+  cpu: number;
+}
+
+/** One run of the preprocess stage with `decode` (whole stage: listing, decode, resize, arrays, thumbnails). */
+async function runDag(decode: 'exact' | 'fast'): Promise<Figure> {
   const out = mkdtempSync(join(tmpdir(), 'dag-bench-out-'));
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   const m = await runPreprocess(
-    { adapter: 'folder', root: dir, size, folds: 5 },
+    { adapter: 'folder', root: dir, size, folds: 5, decode },
     { outDir: out, dataset: 'bench', progress: () => {}, log: () => {}, warn: (w) => console.warn(w) },
   );
-  const ours = (performance.now() - t0) / 1000;
+  const wall = (performance.now() - t0) / 1000;
   const cpu = process.cpuUsage(cpu0);
-  const oursCpu = (cpu.user + cpu.system) / 1e6;
   rmSync(out, { recursive: true, force: true });
-  console.log(`dag preprocess: ${m.count} images ${src}->${size} in ${ours.toFixed(2)} s = ${(m.count / ours).toFixed(1)} images/s wall; CPU ${oursCpu.toFixed(2)} s = ${(m.count / oursCpu).toFixed(1)} images per CPU-second (whole stage: listing, decode, nearest resize, arrays, thumbnails)`);
-  const python = process.env.PYTHON ?? (existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3');
+  return { images: m.count, wall, cpu: (cpu.user + cpu.system) / 1e6 };
+}
+
+/** One run of the Pillow script (mode 'full': the study's loader; 'draft': Pillow's own JPEG DCT scaling), or a reason it was skipped. */
+function runPillow(python: string, mode: 'full' | 'draft'): (Figure & { pillow: string }) | string {
   const script = join(dirname(fileURLToPath(import.meta.url)), 'preprocess_pillow.py');
   try {
-    const res = JSON.parse(execFileSync(python, [script, dir, String(size)], { encoding: 'utf8' }).trim().split('\n').pop()!) as { images: number; seconds: number; cpu: number; pillow: string };
-    const pil = res.images / res.seconds;
-    console.log(`Pillow ${res.pillow} baseline (${python}): ${res.images} images in ${res.seconds.toFixed(2)} s = ${pil.toFixed(1)} images/s wall; CPU ${res.cpu.toFixed(2)} s = ${(res.images / res.cpu).toFixed(1)} images per CPU-second (open, convert RGB, resize NEAREST, copy; one process)`);
-    console.log(`speed-up (wall): ${(m.count / ours / pil).toFixed(2)}x; per CPU-second: ${(m.count / oursCpu / (res.images / res.cpu)).toFixed(2)}x; on a shared machine the wall figure depends on the load`);
+    const res = JSON.parse(execFileSync(python, [script, dir, String(size), mode], { encoding: 'utf8' }).trim().split('\n').pop()!) as { images: number; seconds: number; cpu: number; pillow: string };
+    return { images: res.images, wall: res.seconds, cpu: res.cpu, pillow: res.pillow };
   } catch (e) {
     const text = String((e as { stdout?: unknown }).stdout ?? (e as Error).message);
-    console.log(`Pillow baseline skipped: ${text.includes('PIL') ? 'PIL (Pillow) is not installed for ' + python + ' (apt-get install python3-pil)' : text.trim()}`);
+    return text.includes('PIL') ? 'PIL (Pillow) is not installed for ' + python + ' (apt-get install python3-pil)' : text.trim();
   }
+}
+
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+};
+const load = (): string => loadavg().map((l) => l.toFixed(1)).join(' ');
+
+async function main(): Promise<void> {
+  await ensureImages();
+  const sharp = await loadSharp();
+  const rounds = Number(arg('rounds', '1'));
+  const python = process.env.PYTHON ?? (existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3');
+  console.log(`machine: ${availableParallelism()} cores, load average ${load()}, UV_THREADPOOL_SIZE=${process.env.UV_THREADPOOL_SIZE ?? '4 (default)'}, sharp ${sharp.versions.sharp} / libvips ${sharp.versions.vips}`);
+  console.log(`${count} JPEGs ${src}x${src} -> ${size}, ${rounds} round(s), each round interleaves: dag exact, Pillow, dag fast, Pillow draft`);
+  const rates: Record<string, number[]> = { exact: [], fast: [], pillow: [], draft: [] };
+  const perCpu: Record<string, number[]> = { exact: [], fast: [], pillow: [], draft: [] };
+  let pillowVersion = '';
+  let pillowSkipped = '';
+  const show = (name: string, key: string, f: Figure): void => {
+    rates[key]!.push(f.images / f.wall);
+    perCpu[key]!.push(f.images / f.cpu);
+    console.log(`  ${name.padEnd(44)} ${f.images} images in ${f.wall.toFixed(2)} s = ${(f.images / f.wall).toFixed(1)} images/s wall; ${(f.images / f.cpu).toFixed(1)} images per CPU-second   (load ${load()})`);
+  };
+  for (let r = 0; r < rounds; r++) {
+    console.log(`round ${r + 1}:`);
+    show('dag preprocess, decode: exact', 'exact', await runDag('exact'));
+    const p = runPillow(python, 'full');
+    if (typeof p === 'string') pillowSkipped = p;
+    else {
+      pillowVersion = p.pillow;
+      show('Pillow open/convert/resize(NEAREST)', 'pillow', p);
+    }
+    show('dag preprocess, decode: fast', 'fast', await runDag('fast'));
+    const d = runPillow(python, 'draft');
+    if (typeof d !== 'string') show('Pillow draft (1/2..1/8 DCT)/resize(NEAREST)', 'draft', d);
+  }
+  const m = (k: string): number => median(rates[k]!);
+  const c = (k: string): number => median(perCpu[k]!);
+  console.log(`median images/s wall: exact ${m('exact').toFixed(1)}, fast ${m('fast').toFixed(1)}${pillowSkipped ? '' : `, Pillow ${pillowVersion} ${m('pillow').toFixed(1)}, Pillow draft ${m('draft').toFixed(1)}`}`);
+  if (pillowSkipped) {
+    console.log(`Pillow baseline skipped: ${pillowSkipped}`);
+    return;
+  }
+  console.log(`ratio to Pillow (wall):           exact ${(m('exact') / m('pillow')).toFixed(2)}x, fast ${(m('fast') / m('pillow')).toFixed(2)}x   (target: 2x)`);
+  console.log(`ratio to Pillow (per CPU-second): exact ${(c('exact') / c('pillow')).toFixed(2)}x, fast ${(c('fast') / c('pillow')).toFixed(2)}x`);
+  console.log(`fast vs Pillow draft (both DCT-scaled, wall): ${(m('fast') / m('draft')).toFixed(2)}x; Pillow is one process, dag uses every core; on a shared machine wall figures depend on the load (end: ${load()})`);
 }
 
 await main();
