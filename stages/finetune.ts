@@ -27,6 +27,7 @@ export interface FinetuneParams {
   flip: boolean;
   dropout: number;
   preprocess: string;
+  bnTraining: boolean;
 }
 
 export default defineStage<FinetuneParams>({
@@ -49,6 +50,7 @@ export default defineStage<FinetuneParams>({
     flip: { type: 'boolean', doc: 'Horizontal flips in augmentation (the paper: false for chest)', default: true },
     dropout: { type: 'number', doc: 'Dropout before the Dense head', default: 0.5, min: 0, max: 1 },
     preprocess: { type: 'string', doc: 'Input normalisation (Keras preprocess_input mode; the study: caffe)', default: 'caffe', enum: ['caffe', 'tf', 'torch', 'none'] },
+    bnTraining: { type: 'boolean', doc: 'BatchNorm in training mode (batch statistics) while the backbone trains, as the study; false keeps the moving statistics, which tiny runs need because a few dozen steps at momentum 0.99 leave them far from the data', default: true },
   },
   resources: { gpu: 1 },
   codeDeps: ['src/ml', 'src/stats', 'src/study/stage-io.ts', 'src/data/npy.ts'],
@@ -96,6 +98,7 @@ export default defineStage<FinetuneParams>({
         augment: p.augment ? {} : false,
         flip: p.flip,
         preprocess: p.preprocess as 'caffe',
+        bnTraining: p.bnTraining,
         seed: ctx.seed,
       },
       workDir: ctx.workDir,

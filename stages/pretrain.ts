@@ -27,6 +27,7 @@ export interface PretrainParams {
   flip: boolean;
   dropout: number;
   preprocess: string;
+  bnTraining: boolean;
 }
 
 const HISTORY_HEADER = 'epoch,phase,loss,acc,val_loss,val_acc,lr,seconds\n';
@@ -48,6 +49,7 @@ export default defineStage<PretrainParams>({
     flip: { type: 'boolean', doc: 'Horizontal flips in augmentation', default: true },
     dropout: { type: 'number', doc: 'Dropout before the Dense head', default: 0.5, min: 0, max: 1 },
     preprocess: { type: 'string', doc: 'Input normalisation (Keras preprocess_input mode)', default: 'caffe', enum: ['caffe', 'tf', 'torch', 'none'] },
+    bnTraining: { type: 'boolean', doc: 'BatchNorm in training mode (batch statistics) while training; false keeps the moving statistics (tiny runs: see finetune)', default: true },
   },
   resources: { gpu: 1 },
   codeDeps: ['src/ml', 'src/stats/rng.ts', 'src/study/stage-io.ts', 'src/data/npy.ts'],
@@ -108,6 +110,7 @@ export default defineStage<PretrainParams>({
         augment: p.augment ? {} : false,
         flip: p.flip,
         preprocess: p.preprocess as 'caffe',
+        bnTraining: p.bnTraining,
         // Each source gets its own initialisation: two sources trained from one seed would
         // start identical and stay similar, which CCA between them would report as transfer.
         seed: deriveSeed(ctx.seed, 'pretrain', source ?? ctx.id) % 2147483647,
