@@ -14,6 +14,7 @@ export async function grayToPng(img: GrayImage): Promise<Buffer> {
   return sharp(Buffer.from(img.data.buffer, img.data.byteOffset, img.data.byteLength), {
     raw: { width: img.width, height: img.height, channels: 1 },
   })
+    .toColourspace('b-w') // keep one channel: without it sharp writes the gray grid as RGB
     .png()
     .toBuffer();
 }
