@@ -4,9 +4,9 @@
  * the SVG to PNG. Specs are plain data (testable without rendering); vega, vega-lite and
  * sharp are imported lazily because stage modules import this file at start-up.
  */
-import { LAYERS, type Layer } from './names.ts';
+import { LAYERS } from './names.ts';
 import { pairLabel, type PairNaming } from './pairs.ts';
-import type { CcaSummary, SimilaritySummary } from './aggregate.ts';
+import type { CcaSummary } from './aggregate.ts';
 import type { BandRecord, GainRecord, SimilarityRecord } from './records.ts';
 
 /** A vega-lite top-level specification (kept loose: vega-lite validates it when compiling). */
@@ -85,29 +85,6 @@ export function figure5Spec(records: readonly SimilarityRecord[], opts: { freeze
       xOffset: { field: 'kind', type: 'nominal', sort: ['Observed', 'Independent'] },
       y: { field: 'value', type: 'quantitative', title: 'P(errors agree)', scale: { zero: false } },
       color: { field: 'kind', type: 'nominal', sort: ['Observed', 'Independent'], title: null, scale: { range: ['#4c72b0', '#dd8452'] } },
-    },
-  };
-}
-
-/** Summary bars of Figure 5 when there is one fold (a box plot of one value is a tick). */
-export function similaritySummarySpec(summaries: readonly SimilaritySummary[]): VegaLiteSpec {
-  const values = summaries
-    .filter((s) => !s.freeze)
-    .flatMap((s) => [
-      { target: s.target, kind: 'Observed', value: s.real.mean },
-      { target: s.target, kind: 'Independent', value: s.rand.mean },
-    ]);
-  return {
-    $schema: SCHEMA,
-    width: { step: 60 },
-    height: 240,
-    data: { values },
-    mark: 'bar',
-    encoding: {
-      x: { field: 'target', type: 'nominal', title: null },
-      xOffset: { field: 'kind', type: 'nominal' },
-      y: { field: 'value', type: 'quantitative', title: 'mean P(errors agree)' },
-      color: { field: 'kind', type: 'nominal', title: null },
     },
   };
 }
@@ -196,6 +173,3 @@ export async function svgToPng(svg: string, density = 144): Promise<Buffer> {
   const sharp = (await import('sharp')).default;
   return sharp(Buffer.from(svg), { density }).png().toBuffer();
 }
-
-/** The layers in plotting order (re-exported for callers that build their own panels). */
-export const FIGURE_LAYERS: readonly Layer[] = LAYERS;

@@ -171,14 +171,3 @@ export function inputHW(info: Pick<ModelInfo, 'inputSize'>): [number, number] {
 export function modelInfoOf(input: UpstreamInput): ModelInfo | undefined {
   return input.files['model.json'] ? readJsonOf<ModelInfo>(input, 'model.json') : undefined;
 }
-
-/** A string axis value or undefined. */
-export function axisString(input: { axes: Readonly<Record<string, unknown>> }, name: string): string | undefined {
-  const v = input.axes[name];
-  return v === undefined ? undefined : String(v);
-}
-
-/** Whether a path exists (tiny wrapper for stage code readability). */
-export function exists(p: string): boolean {
-  return existsSync(p);
-}
