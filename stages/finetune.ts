@@ -28,6 +28,7 @@ export interface FinetuneParams {
   dropout: number;
   preprocess: string;
   bnTraining: boolean;
+  bnMomentum: number;
 }
 
 export default defineStage<FinetuneParams>({
@@ -51,6 +52,7 @@ export default defineStage<FinetuneParams>({
     dropout: { type: 'number', doc: 'Dropout before the Dense head', default: 0.5, min: 0, max: 1 },
     preprocess: { type: 'string', doc: 'Input normalisation (Keras preprocess_input mode; the study: caffe)', default: 'caffe', enum: ['caffe', 'tf', 'torch', 'none'] },
     bnTraining: { type: 'boolean', doc: 'BatchNorm in training mode (batch statistics) while the backbone trains, as the study; false keeps the moving statistics, which tiny runs need because a few dozen steps at momentum 0.99 leave them far from the data', default: true },
+    bnMomentum: { type: 'number', doc: 'BatchNorm moving-average momentum while training (Keras and the study: 0.99). Evaluation uses the moving statistics, so short runs need less (the default pipeline: 0.9); at 0.99 a few dozen steps leave them near their initial (0, 1) and held-out predictions near chance', default: 0.99, min: 0, max: 0.9999 },
   },
   resources: { gpu: 1 },
   codeDeps: ['src/ml', 'src/stats', 'src/study/stage-io.ts', 'src/data/npy.ts'],
@@ -85,6 +87,7 @@ export default defineStage<FinetuneParams>({
         classes,
         init: usePretrained ? { kind: 'pretrain', path: fileOf(source!, 'weights.h5') } : { kind: 'random' },
         dropout: p.dropout,
+        bnMomentum: p.bnMomentum,
       },
       train,
       val: heldOut,

@@ -28,9 +28,10 @@ export interface PretrainParams {
   dropout: number;
   preprocess: string;
   bnTraining: boolean;
+  bnMomentum: number;
 }
 
-const HISTORY_HEADER = 'epoch,phase,loss,acc,val_loss,val_acc,lr,seconds\n';
+const HISTORY_HEADER = 'epoch,phase,loss,acc,val_loss,val_acc,lr\n';
 
 export default defineStage<PretrainParams>({
   kind: 'pretrain',
@@ -50,6 +51,7 @@ export default defineStage<PretrainParams>({
     dropout: { type: 'number', doc: 'Dropout before the Dense head', default: 0.5, min: 0, max: 1 },
     preprocess: { type: 'string', doc: 'Input normalisation (Keras preprocess_input mode)', default: 'caffe', enum: ['caffe', 'tf', 'torch', 'none'] },
     bnTraining: { type: 'boolean', doc: 'BatchNorm in training mode (batch statistics) while training; false keeps the moving statistics (tiny runs: see finetune)', default: true },
+    bnMomentum: { type: 'number', doc: 'BatchNorm moving-average momentum while training (Keras and the study: 0.99). Evaluation uses the moving statistics, so short runs need less (the default pipeline: 0.9); at 0.99 a few dozen steps leave them near their initial (0, 1) and held-out predictions near chance', default: 0.99, min: 0, max: 0.9999 },
   },
   resources: { gpu: 1 },
   codeDeps: ['src/ml', 'src/stats/rng.ts', 'src/study/stage-io.ts', 'src/data/npy.ts'],
@@ -99,7 +101,7 @@ export default defineStage<PretrainParams>({
     const classes = prepared.manifest.classes.length;
     const [, h, w] = prepared.shape;
     const result = await finetune(tf, {
-      model: { variant: p.variant, inputSize: [h, w], classes, init: { kind: 'random' }, dropout: p.dropout },
+      model: { variant: p.variant, inputSize: [h, w], classes, init: { kind: 'random' }, dropout: p.dropout, bnMomentum: p.bnMomentum },
       train,
       val: heldOut,
       params: {

@@ -270,6 +270,13 @@ export interface BuildResNetOptions {
    * Without a seed, initialisation is random as in Keras.
    */
   seed?: number;
+  /**
+   * Momentum of every BatchNormalization layer's moving mean/variance (Keras default 0.99,
+   * {@link RESNET_BN_MOMENTUM}). It only affects training: short runs (a few dozen steps)
+   * need a smaller value, or the moving statistics that inference uses stay near their
+   * (0, 1) initial values while batch statistics are far from them.
+   */
+  bnMomentum?: number;
 }
 
 /** Seed of one layer's initialiser derived from the model seed and the layer name (FNV-1a). */
@@ -297,6 +304,8 @@ export function buildResNet(tf: Tf, opts: BuildResNetOptions): LayersModel {
     throw new ModelConfigError(`ResNet input must be at least 32x32 pixels, got ${h}x${w}`);
   }
   const seed = opts.seed;
+  const bnMomentum = opts.bnMomentum ?? RESNET_BN_MOMENTUM;
+  if (!(bnMomentum >= 0 && bnMomentum < 1)) throw new ModelConfigError(`bnMomentum must be in [0, 1), got ${bnMomentum}`);
   const kernelInit = (layer: string): ReturnType<Tf['initializers']['glorotUniform']> | 'glorotUniform' =>
     seed === undefined ? 'glorotUniform' : tf.initializers.glorotUniform({ seed: layerSeed(seed, layer) });
 
@@ -318,7 +327,7 @@ export function buildResNet(tf: Tf, opts: BuildResNetOptions): LayersModel {
       .batchNormalization({
         axis: 3,
         epsilon: RESNET_BN_EPSILON,
-        momentum: RESNET_BN_MOMENTUM,
+        momentum: bnMomentum,
         gammaInitializer: 'ones',
         betaInitializer: 'zeros',
         movingMeanInitializer: 'zeros',
