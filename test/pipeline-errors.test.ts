@@ -7,6 +7,7 @@ import { describe, it } from 'node:test';
 import { BROKEN_KINDS_DIR, loadErrors, loadYaml, posOf, where } from './fixtures/pipeline/helpers.ts';
 import { formatConfigError, formatConfigErrors, type ConfigError } from '../src/pipeline/errors.ts';
 import { loadPipeline } from '../src/pipeline/load.ts';
+import { loadStageKinds } from '../src/pipeline/kinds.ts';
 
 /** Find the one problem with `code`, failing with the full list otherwise. */
 function one(errors: ConfigError[], code: string): ConfigError {
@@ -171,10 +172,12 @@ stages:
     assert.ok(result.errors.some((e) => e.code === 'UNKNOWN_KIND'));
   });
 
-  it('a broken built-in module no stage can need is only a warning', async () => {
+  it('a broken built-in module no stage can need neither blocks the pipeline nor is imported; dag kinds still reports it', async () => {
     const { result } = await loadYaml('plugins: [mine.ts]\nstages:\n  a: { uses: mine }\n', { 'mine.ts': `export default { kind: 'mine', doc: '', params: {}, async run() {} };\n` }, BROKEN_KINDS_DIR);
     assert.ok(result.ok, JSON.stringify(result));
-    if (result.ok) assert.deepEqual(result.warnings.map((w) => [w.code, w.severity]), [['KIND_LOAD', 'warning'], ['KIND_INVALID', 'warning']]);
+    if (result.ok) assert.deepEqual(result.warnings.map((w) => [w.code, w.severity]), []);
+    const all = await loadStageKinds({ stagesDir: BROKEN_KINDS_DIR });
+    assert.deepEqual(all.errors.map((e) => e.code).sort(), ['KIND_INVALID', 'KIND_LOAD']);
   });
 
   it('a missing plugin module is reported at its entry', async () => {

@@ -5,7 +5,7 @@
  * a ConfigError naming the module, reported with everything else.
  */
 import { existsSync, readdirSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { StageKind } from '../executor/contract.ts';
 import { displayPath, type ConfigError } from './errors.ts';
@@ -31,6 +31,13 @@ export interface LoadStageKindsOptions {
   plugins?: readonly PluginRef[];
   /** Folder plugin paths and plugin codeDeps are relative to (the pipeline file's folder). */
   baseDir?: string;
+  /**
+   * Kinds the pipeline uses. When given, only the built-in modules named after them are
+   * imported (a kind lives in `stages/<kind>.ts`), which keeps a no-op `dag run` from paying
+   * for every stage module; if one stays unresolved, every built-in is loaded after all so
+   * the unknown-kind message can list them and suggest the closest.
+   */
+  wanted?: ReadonlySet<string>;
 }
 
 /** Loaded kinds by name, and the problems met while loading them. */
@@ -82,9 +89,18 @@ async function importKind(file: string, loc: SourceLocation | undefined, label: 
  * Plugin codeDeps resolve relative to `baseDir`, built-in ones relative to the project root.
  */
 export async function loadStageKinds(opts: LoadStageKindsOptions = {}): Promise<LoadedKinds> {
+  if (opts.wanted !== undefined) {
+    const wanted = opts.wanted;
+    const some = await loadKindModules(opts, (file) => wanted.has(basename(file, '.ts')));
+    if ([...wanted].every((k) => some.kinds.has(k))) return some;
+  }
+  return loadKindModules(opts, () => true);
+}
+
+async function loadKindModules(opts: LoadStageKindsOptions, builtinFilter: (file: string) => boolean): Promise<LoadedKinds> {
   const stagesDir = opts.stagesDir ?? BUILTIN_STAGES_DIR;
   const baseDir = opts.baseDir ?? process.cwd();
-  const jobs: Array<{ file: string; loc?: SourceLocation; label: string; root: string }> = builtinStageFiles(stagesDir).map((file) => ({
+  const jobs: Array<{ file: string; loc?: SourceLocation; label: string; root: string }> = builtinStageFiles(stagesDir).filter(builtinFilter).map((file) => ({
     file,
     label: 'stage module',
     root: opts.stagesDir === undefined ? PROJECT_ROOT : dirname(stagesDir),

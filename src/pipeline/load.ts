@@ -254,11 +254,11 @@ export async function loadPipeline(file: string, opts: LoadPipelineOptions = {})
   });
 
   const raw = parseRaw(src, diag);
-  const loaded = await loadStageKinds({ stagesDir: opts.stagesDir, plugins: raw.plugins, baseDir: dir });
+  const used = new Set(raw.stages.map((s) => s.kind).filter((k): k is string => k !== undefined));
+  const loaded = await loadStageKinds({ stagesDir: opts.stagesDir, plugins: raw.plugins, baseDir: dir, wanted: used });
   const kinds = loaded.kinds;
   // A broken built-in module that this pipeline cannot need (every `uses:` resolved, and the
   // file is not named after a used kind) must not block unrelated pipelines: warn instead.
-  const used = new Set(raw.stages.map((s) => s.kind).filter((k): k is string => k !== undefined));
   const allResolved = [...used].every((k) => kinds.has(k));
   for (const e of loaded.errors) {
     const base = e.file === undefined ? undefined : basename(e.file).replace(/\.ts$/, '');
