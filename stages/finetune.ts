@@ -31,6 +31,15 @@ export interface FinetuneParams {
   bnMomentum: number;
 }
 
+/** SHA-256 of a file, streamed (resnet50 weights are ~100 MB). */
+async function sha256File(path: string): Promise<string> {
+  const { createHash } = await import('node:crypto');
+  const { createReadStream } = await import('node:fs');
+  const h = createHash('sha256');
+  for await (const chunk of createReadStream(path)) h.update(chunk as Buffer);
+  return h.digest('hex');
+}
+
 export default defineStage<FinetuneParams>({
   kind: 'finetune',
   doc: 'Fine-tune a ResNet classifier on one fold of a target (train: folds != k, held-out: folds == k), from the upstream pretrain weights or random init; optional freeze strategy (head first, then all layers).',
@@ -115,7 +124,8 @@ export default defineStage<FinetuneParams>({
       classNames: prepared.manifest.classes,
       extraMetrics: { dataset: target, source: sourceName, freeze: p.freeze, fold: p.fold, init: usePretrained ? source!.id : 'random' },
     });
-    writeModelInfo(ctx.outDir, { variant: p.variant, inputSize: [h, w], classes }, {
+    const initFrom = usePretrained ? { initFrom: { instance: source!.id, weightsSha256: await sha256File(fileOf(source!, 'weights.h5')) } } : {};
+    writeModelInfo(ctx.outDir, { variant: p.variant, inputSize: [h, w], classes, ...initFrom }, {
       role: 'finetuned',
       init: usePretrained ? 'pretrained' : 'random',
       source: sourceName,

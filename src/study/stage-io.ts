@@ -152,6 +152,12 @@ export interface ModelInfo {
   inputSize: [number, number] | number;
   /** Head classes, or null for a backbone-only file (given ImageNet / RadImageNet weights). */
   classes: number | null;
+  /**
+   * The weights a fine-tuning run started from, by upstream instance id and content digest:
+   * never a path, so the bytes of model.json do not depend on where the cache lives.
+   * Absent for random init and for pretrain outputs.
+   */
+  initFrom?: { instance: string; weightsSha256: string };
   study: StudyIdentity;
 }
 
