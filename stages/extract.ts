@@ -11,8 +11,8 @@
  * `meta.json` records it and the CCA stage checks it.
  */
 import { join } from 'node:path';
-import { defineStage, StageError, type Json } from '../src/executor/contract.ts';
-import { describeBackendChoice } from '../src/ml/backend.ts';
+import { tfRuntimeKey } from '../src/study/training-params.ts';
+import { defineStage, StageError } from '../src/executor/contract.ts';
 import { LAYERS } from '../src/study/names.ts';
 import { fileOf, inputHW, inputsOfKind, loadPrepared, modelInfoOf, oneInputOfKind, subsetWhere, type StudyIdentity } from '../src/study/stage-io.ts';
 
@@ -47,11 +47,8 @@ export default defineStage<ExtractParams>({
     preprocess: { type: 'string', doc: 'Input normalisation (the study: caffe)', default: 'caffe', enum: ['caffe', 'tf', 'torch', 'none'] },
   },
   resources: { gpu: 1 },
-  codeDeps: ['src/ml', 'src/stats/rng.ts', 'src/study/stage-io.ts', 'src/study/names.ts', 'src/data/npy.ts'],
-  runtimeKey(): Json {
-    const c = describeBackendChoice();
-    return { backend: c.backend, backendVersion: c.backendVersion, tfjs: c.tfjsVersion };
-  },
+  codeDeps: ['src/ml', 'src/stats/rng.ts', 'src/study/stage-io.ts', 'src/study/names.ts', 'src/study/training-params.ts', 'src/data/npy.ts'],
+  runtimeKey: tfRuntimeKey,
   async run(ctx) {
     const p = ctx.params;
     const data = oneInputOfKind(ctx.inputs, 'preprocess', ctx.id);

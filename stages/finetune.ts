@@ -6,8 +6,8 @@
  * (the "random init" column of Table 2). Outputs: weights.h5, history.csv, predictions.npy,
  * labels.npy, predictions.csv, metrics.json, plus model.json naming the run for the tables.
  */
-import { defineStage, StageError, type Json } from '../src/executor/contract.ts';
-import { describeBackendChoice } from '../src/ml/backend.ts';
+import { SHARED_TRAINING_PARAMS, tfRuntimeKey } from '../src/study/training-params.ts';
+import { defineStage, StageError } from '../src/executor/contract.ts';
 import { fileOf, inputsOfKind, loadPrepared, oneInputOfKind, splitByFold, writeModelInfo } from '../src/study/stage-io.ts';
 
 /** Parameters of `finetune`. */
@@ -56,19 +56,11 @@ export default defineStage<FinetuneParams>({
     headEpochs: { type: 'number', doc: 'Maximum epochs of the head-only phase when freeze is true', default: 200, integer: true, min: 0 },
     headLr: { type: 'number', doc: 'Adam learning rate of the head-only phase (code: 1e-3)', default: 1e-3, min: 0 },
     headPatience: { type: 'number', doc: 'Early-stopping patience of the head-only phase on val_acc (code: 2)', default: 2, integer: true, min: 0 },
-    augment: { type: 'boolean', doc: "Training augmentation (the study's rotation/shift/zoom/flip)", default: true },
-    flip: { type: 'boolean', doc: 'Horizontal flips in augmentation (the paper: false for chest)', default: true },
-    dropout: { type: 'number', doc: 'Dropout before the Dense head', default: 0.5, min: 0, max: 1 },
-    preprocess: { type: 'string', doc: 'Input normalisation (Keras preprocess_input mode; the study: caffe)', default: 'caffe', enum: ['caffe', 'tf', 'torch', 'none'] },
-    bnTraining: { type: 'boolean', doc: 'BatchNorm in training mode (batch statistics) while the backbone trains, as the study; false keeps the moving statistics, which tiny runs need because a few dozen steps at momentum 0.99 leave them far from the data', default: true },
-    bnMomentum: { type: 'number', doc: 'BatchNorm moving-average momentum while training (Keras and the study: 0.99). Evaluation uses the moving statistics, so short runs need less (the default pipeline: 0.9); at 0.99 a few dozen steps leave them near their initial (0, 1) and held-out predictions near chance', default: 0.99, min: 0, max: 0.9999 },
+    ...SHARED_TRAINING_PARAMS,
   },
   resources: { gpu: 1 },
-  codeDeps: ['src/ml', 'src/stats', 'src/study/stage-io.ts', 'src/data/npy.ts'],
-  runtimeKey(): Json {
-    const c = describeBackendChoice();
-    return { backend: c.backend, backendVersion: c.backendVersion, tfjs: c.tfjsVersion };
-  },
+  codeDeps: ['src/ml', 'src/stats', 'src/study/stage-io.ts', 'src/study/training-params.ts', 'src/data/npy.ts'],
+  runtimeKey: tfRuntimeKey,
   async run(ctx) {
     const p = ctx.params;
     const prepared = loadPrepared(oneInputOfKind(ctx.inputs, 'preprocess', ctx.id));

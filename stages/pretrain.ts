@@ -9,8 +9,8 @@
  */
 import { copyFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { defineStage, StageError, type Json } from '../src/executor/contract.ts';
-import { describeBackendChoice } from '../src/ml/backend.ts';
+import { SHARED_TRAINING_PARAMS, tfRuntimeKey } from '../src/study/training-params.ts';
+import { defineStage, StageError } from '../src/executor/contract.ts';
 import { inputsOfKind, loadPrepared, splitByFold, writeModelInfo } from '../src/study/stage-io.ts';
 
 /** Parameters of `pretrain`. */
@@ -46,19 +46,11 @@ export default defineStage<PretrainParams>({
     batch: { type: 'number', doc: 'Batch size', default: 32, integer: true, min: 1 },
     patience: { type: 'number', doc: 'Early-stopping patience on val_loss', default: 3, integer: true, min: 0 },
     valFold: { type: 'number', doc: 'Fold of the source data set held out for early stopping and checkpoint choice', default: 1, integer: true, min: 1 },
-    augment: { type: 'boolean', doc: "Training augmentation (the study's rotation/shift/zoom/flip)", default: true },
-    flip: { type: 'boolean', doc: 'Horizontal flips in augmentation', default: true },
-    dropout: { type: 'number', doc: 'Dropout before the Dense head', default: 0.5, min: 0, max: 1 },
-    preprocess: { type: 'string', doc: 'Input normalisation (Keras preprocess_input mode)', default: 'caffe', enum: ['caffe', 'tf', 'torch', 'none'] },
-    bnTraining: { type: 'boolean', doc: 'BatchNorm in training mode (batch statistics) while training; false keeps the moving statistics (tiny runs: see finetune)', default: true },
-    bnMomentum: { type: 'number', doc: 'BatchNorm moving-average momentum while training (Keras and the study: 0.99). Evaluation uses the moving statistics, so short runs need less (the default pipeline: 0.9); at 0.99 a few dozen steps leave them near their initial (0, 1) and held-out predictions near chance', default: 0.99, min: 0, max: 0.9999 },
+    ...SHARED_TRAINING_PARAMS,
   },
   resources: { gpu: 1 },
-  codeDeps: ['src/ml', 'src/stats/rng.ts', 'src/study/stage-io.ts', 'src/data/npy.ts'],
-  runtimeKey(): Json {
-    const c = describeBackendChoice();
-    return { backend: c.backend, backendVersion: c.backendVersion, tfjs: c.tfjsVersion };
-  },
+  codeDeps: ['src/ml', 'src/stats/rng.ts', 'src/study/stage-io.ts', 'src/study/training-params.ts', 'src/data/npy.ts'],
+  runtimeKey: tfRuntimeKey,
   async run(ctx) {
     const p = ctx.params;
     const source = ctx.axes.source === undefined ? null : String(ctx.axes.source);
