@@ -81,7 +81,7 @@ export function syntheticImage(spec: SyntheticSpec, index: number, trueClass: nu
     case 'radiology':
       return radiology(h, w, trueClass, contrast, rng, patientRng);
     case 'natural':
-      return natural(h, w, trueClass, contrast, rng, patientRng);
+      return natural(h, w, trueClass, contrast, rng, patientRng, spec.classes);
     default: {
       const never: never = spec.family;
       throw new Error(`unknown synthetic family ${String(never)}`);
@@ -161,20 +161,31 @@ function toGray(f: Float32Array, h: number, w: number, rng: Rng, noiseSd: number
 }
 
 function blobs(h: number, w: number, k: number, contrast: number, rng: Rng, patient: Rng): RawImage {
-  const base = 90 + 60 * patient.next();
+  const base = 80 + 40 * patient.next();
   const tex = smoothNoise(h, w, 4, patient);
   const f = new Float32Array(h * w);
-  for (let i = 0; i < f.length; i++) f[i] = base + 30 * tex[i]!;
+  for (let i = 0; i < f.length; i++) f[i] = base + 15 * tex[i]!;
   const s = Math.min(h, w);
+  // Class k holds k bright blobs (radius ~0.1-0.15 of the image, so a 32 px image shows
+  // 3-5 px blobs); rejection sampling keeps them apart so they can be counted.
+  const placed: [number, number][] = [];
   for (let b = 0; b < k; b++) {
-    const r = s * (0.05 + 0.05 * rng.next());
-    addBump(f, h, w, r + rng.next() * (h - 2 * r), r + rng.next() * (w - 2 * r), r, contrast * (45 + 35 * rng.next()));
+    const r = s * (0.1 + 0.05 * rng.next());
+    let cy = 0;
+    let cx = 0;
+    for (let tries = 0; tries < 20; tries++) {
+      cy = 1.5 * r + rng.next() * (h - 3 * r);
+      cx = 1.5 * r + rng.next() * (w - 3 * r);
+      if (placed.every(([py, px]) => (py - cy) ** 2 + (px - cx) ** 2 > (3 * r) ** 2)) break;
+    }
+    placed.push([cy, cx]);
+    addBump(f, h, w, cy, cx, r, contrast * (90 + 30 * rng.next()));
   }
-  // Dim distractor bumps (negative) so "any bump" is not the whole story.
+  // Dim dark distractor bumps so "any structure" is not the whole story.
   for (let b = 0; b < 2; b++) {
-    addBump(f, h, w, rng.next() * h, rng.next() * w, s * (0.04 + 0.06 * rng.next()), -(20 + 20 * rng.next()));
+    addBump(f, h, w, rng.next() * h, rng.next() * w, s * (0.05 + 0.05 * rng.next()), -(15 + 15 * rng.next()));
   }
-  const g = toGray(f, h, w, rng, 12);
+  const g = toGray(f, h, w, rng, 6 + 10 * (1 - contrast));
   // Slight colour tint so all three channels carry data.
   const data = new Uint8Array(h * w * 3);
   const tint = [1, 0.95 + 0.1 * patient.next(), 0.9 + 0.1 * patient.next()];
@@ -188,29 +199,30 @@ function blobs(h: number, w: number, k: number, contrast: number, rng: Rng, pati
 }
 
 function radiology(h: number, w: number, k: number, contrast: number, rng: Rng, patient: Rng): RawImage {
-  const tex = smoothNoise(h, w, 6, patient);
-  const fine = smoothNoise(h, w, 12, rng);
+  const tex = smoothNoise(h, w, 5, patient);
+  const fine = smoothNoise(h, w, 10, rng);
   const f = new Float32Array(h * w);
   const cy = h / 2 + (patient.next() - 0.5) * 0.1 * h;
   const cx = w / 2 + (patient.next() - 0.5) * 0.1 * w;
   const ry = h * (0.38 + 0.08 * patient.next());
   const rx = w * (0.34 + 0.08 * patient.next());
-  const tissue = 110 + 40 * patient.next();
+  const tissue = 90 + 30 * patient.next();
   for (let y = 0; y < h; y++) {
     for (let x = 0; x < w; x++) {
       const e = ((y - cy) / ry) ** 2 + ((x - cx) / rx) ** 2;
       const body = e < 1 ? 1 : Math.max(0, 1 - (e - 1) * 4);
-      f[y * w + x] = 15 + body * (tissue + 25 * tex[y * w + x]! + 12 * fine[y * w + x]!);
+      f[y * w + x] = 15 + body * (tissue + 12 * tex[y * w + x]! + 5 * fine[y * w + x]!);
     }
   }
   if (k > 0) {
+    // One bright lesion inside the body, radius ~0.1-0.2 of the image growing with k.
     const s = Math.min(h, w);
-    const r = s * (0.035 + 0.025 * k) * (0.8 + 0.4 * rng.next());
+    const r = s * (0.07 + 0.05 * k) * (0.85 + 0.3 * rng.next());
     const a = rng.next() * 2 * Math.PI;
-    const d = Math.sqrt(rng.next()) * 0.55;
-    addBump(f, h, w, cy + Math.sin(a) * d * ry, cx + Math.cos(a) * d * rx, r, contrast * (30 + 15 * rng.next()));
+    const d = Math.sqrt(rng.next()) * 0.5;
+    addBump(f, h, w, cy + Math.sin(a) * d * ry, cx + Math.cos(a) * d * rx, r, contrast * (90 + 30 * rng.next()));
   }
-  return toGray(f, h, w, rng, 10);
+  return toGray(f, h, w, rng, 4 + 10 * (1 - contrast));
 }
 
 const SHAPES = 6;
@@ -251,28 +263,48 @@ function drawShape(data: Uint8Array, h: number, w: number, type: number, cy: num
   }
 }
 
-function natural(h: number, w: number, k: number, contrast: number, rng: Rng, patient: Rng): RawImage {
-  const top = [0, 1, 2].map(() => 60 + 150 * patient.next());
-  const bottom = [0, 1, 2].map(() => 40 + 150 * rng.next());
+/** RGB (0..255) of hue h (turns, any real), saturation sat and value v in [0, 1]. */
+function hsv(hue: number, sat: number, v: number): number[] {
+  const h6 = (((hue % 1) + 1) % 1) * 6;
+  const i = Math.floor(h6);
+  const f = h6 - i;
+  const p = v * (1 - sat);
+  const q = v * (1 - sat * f);
+  const t = v * (1 - sat * (1 - f));
+  const rgb = [[v, t, p], [q, v, p], [p, v, t], [p, q, v], [t, p, v], [v, p, q]][i % 6]!;
+  return rgb.map((c) => Math.round(c * 255));
+}
+
+function natural(h: number, w: number, k: number, contrast: number, rng: Rng, patient: Rng, classes: number): RawImage {
+  // Muted background: a grey gradient with a faint tint, so the class shape's colour stands out.
+  const top = 70 + 100 * patient.next();
+  const bottom = 50 + 100 * rng.next();
+  const tint = [0, 1, 2].map(() => (rng.next() - 0.5) * 20);
   const tex = smoothNoise(h, w, 5, rng);
   const data = new Uint8Array(h * w * 3);
   const noise = pixelNoise(rng);
   for (let y = 0; y < h; y++) {
     const t = y / Math.max(1, h - 1);
     for (let x = 0; x < w; x++) {
-      const n = 20 * tex[y * w + x]! + 5 * noise(y * w + x);
+      const n = 15 * tex[y * w + x]! + 4 * noise(y * w + x);
       for (let c = 0; c < 3; c++) {
-        const v = top[c]! * (1 - t) + bottom[c]! * t + n;
+        const v = top * (1 - t) + bottom * t + tint[c]! + n;
         data[(y * w + x) * 3 + c] = v < 0 ? 0 : v > 255 ? 255 : Math.round(v);
       }
     }
   }
   const s = Math.min(h, w);
-  const colour = (): number[] => [0, 1, 2].map(() => rng.next() * 255);
-  for (let d = 0; d < 3; d++) {
-    drawShape(data, h, w, rng.int(SHAPES), rng.next() * h, rng.next() * w, s * (0.06 + 0.05 * rng.next()), colour(), 0.9);
+  // Small, half-transparent distractors of any shape and colour.
+  for (let d = 0; d < 2; d++) {
+    const rgb = hsv(rng.next(), 0.3 + 0.5 * rng.next(), 0.5 + 0.5 * rng.next());
+    drawShape(data, h, w, rng.int(SHAPES), rng.next() * h, rng.next() * w, s * (0.05 + 0.04 * rng.next()), rgb, 0.5);
   }
-  const r = s * (0.16 + 0.04 * Math.floor(k / SHAPES) + 0.06 * rng.next());
-  drawShape(data, h, w, k % SHAPES, r + rng.next() * (h - 2 * r), r + rng.next() * (w - 2 * r), r, colour(), 0.35 + 0.6 * contrast);
+  // The class: the type of the one large opaque shape, whose hue also centres on the class's
+  // slot of the colour wheel; harder means a wider hue spread (neighbouring classes overlap)
+  // and a more transparent shape.
+  const r = s * (0.24 + 0.04 * Math.floor(k / SHAPES) + 0.08 * rng.next());
+  const spread = 0.2 + 1.2 * (1 - contrast);
+  const rgb = hsv((k + (rng.next() - 0.5) * spread) / classes, 0.75 + 0.25 * rng.next(), 0.75 + 0.25 * rng.next());
+  drawShape(data, h, w, k % SHAPES, r + rng.next() * (h - 2 * r), r + rng.next() * (w - 2 * r), r, rgb, 0.55 + 0.45 * contrast);
   return { data, width: w, height: h, channels: 3 };
 }
