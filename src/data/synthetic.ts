@@ -2,16 +2,21 @@
  * Procedural data sets for the default pipeline and the tests: learnable but not trivial
  * image classification problems generated in pure JS from a seed, no files needed.
  *
- * Families:
- * - `blobs`: grey textured background; class k holds k soft bright blobs (class 0 none);
- * - `radiology`: grayscale body-like ellipse with smooth texture and noise; class k >= 1 holds
- *   one faint round lesion whose radius grows with k;
- * - `natural`: coloured gradient scene with small distractor shapes; the class is the type of
- *   the one large shape (circle, square, triangle, ring, cross, diamond).
+ * Families (every size is a fraction of the image, so the signal is visible at 32 px):
+ * - `blobs`: grey textured background; class k holds k bright, well separated soft blobs
+ *   (radius 0.1-0.15 of the image, amplitude 90-120 grey levels; class 0 none) plus two dim
+ *   dark distractor bumps;
+ * - `radiology`: grayscale body-like ellipse with smooth texture (+-12) and little noise;
+ *   class k >= 1 holds one bright round lesion (amplitude 90-120) whose radius,
+ *   (0.07 + 0.05 k) of the image, grows with k;
+ * - `natural`: muted gradient scene with two small half-transparent distractor shapes; the
+ *   class is the type of the one large opaque shape (circle, square, triangle, ring, cross,
+ *   diamond) and its hue, centred on the class's slot of the colour wheel.
  * Ambiguity is built in: `difficulty` (0..1, default 0.5) lowers the contrast of the class
- * signal and flips `0.25 * difficulty` of the labels to another class (12.5 % by default), so a
- * small CNN lands clearly between chance and perfect. With `perPatient`, images come in groups
- * sharing a label and a patient-specific look, so grouped folds matter.
+ * signal (fainter lesions and blobs, more pixel noise, a wider hue spread and a more
+ * transparent shape) and flips `0.25 * difficulty` of the labels to another class (12.5 % by
+ * default), so a small CNN lands clearly between chance and perfect. With `perPatient`, images
+ * come in groups sharing a label and a patient-specific look, so grouped folds matter.
  */
 import { createRng, deriveSeed, type Rng } from '../stats/rng.ts';
 import type { RawImage } from './types.ts';
