@@ -23,6 +23,12 @@ export interface StackBuffer {
   readonly rowsPad: number;
   /** Byte offset of `data` in the kernel memory, or -1 for a plain JavaScript buffer. */
   readonly byteOffset: number;
+  /**
+   * Rows already centred by `writeRows` (1) and their means: centring while the source row is
+   * still in cache saves `centeredCovariance` a second pass over the whole stack.
+   */
+  readonly centered: Uint8Array;
+  readonly means: Float64Array;
 }
 
 /** Columns per cache block of the Gram pass: 4 + 2 rows x 8 KiB stay in L1/L2. */
@@ -43,15 +49,16 @@ export function allocStack(rows: number, cols: number, opts: { forceJs?: boolean
       // memory is reused between calls: clear only the padding (10 MB of cells get overwritten anyway)
       data.fill(0, rows * stride);
       if (stride !== cols) for (let i = 0; i < rows; i++) data[i * stride + cols] = 0;
-      return { data, rows, cols, stride, rowsPad, byteOffset: 0 };
+      return { data, rows, cols, stride, rowsPad, byteOffset: 0, centered: new Uint8Array(rows), means: new Float64Array(rows) };
     }
   }
-  return { data: new Float64Array(n), rows, cols, stride, rowsPad, byteOffset: -1 };
+  return { data: new Float64Array(n), rows, cols, stride, rowsPad, byteOffset: -1, centered: new Uint8Array(rows), means: new Float64Array(rows) };
 }
 
 /**
- * Copies the rows of `m` into the stack starting at row `at`, converting float32 to float64
- * and rejecting NaN / infinity (STATS_NON_FINITE naming `what`, the row and the column).
+ * Copies the rows of `m` into the stack starting at row `at`, converting float32 to float64,
+ * centring each row on its mean (summed in column order, as the later pass would) and
+ * rejecting NaN / infinity (STATS_NON_FINITE naming `what`, the row and the column).
  */
 export function writeRows(buf: StackBuffer, at: number, m: Mat, what: string): void {
   const { data: src, rows, cols } = m;
@@ -59,18 +66,19 @@ export function writeRows(buf: StackBuffer, at: number, m: Mat, what: string): v
   for (let i = 0; i < rows; i++) {
     const s = i * cols;
     const d = (at + i) * buf.stride;
-    let bad = 0;
-    for (let j = 0; j < cols; j++) {
-      const v = src[s + j] as number;
-      dst[d + j] = v;
-      bad += v - v; // NaN for NaN or +-Infinity, else 0: one branch per row instead of per value
-    }
-    if (bad !== 0) {
+    let sum = 0;
+    for (let j = 0; j < cols; j++) sum += src[s + j] as number;
+    if (!Number.isFinite(sum)) {
       for (let j = 0; j < cols; j++) {
         const v = src[s + j] as number;
         if (!Number.isFinite(v)) throw new StatsError('STATS_NON_FINITE', `${what}: neuron (row) ${i}, datapoint (column) ${j} is ${v}`);
       }
+      throw new StatsError('STATS_NON_FINITE', `${what}: neuron (row) ${i} overflows float64 when summed (values near 1e308)`);
     }
+    const mu = sum / cols;
+    for (let j = 0; j < cols; j++) dst[d + j] = (src[s + j] as number) - mu;
+    buf.means[at + i] = mu;
+    buf.centered[at + i] = 1;
   }
 }
 
@@ -81,8 +89,9 @@ export function writeRows(buf: StackBuffer, at: number, m: Mat, what: string): v
  */
 export function centeredCovariance(buf: StackBuffer): { cov: Float64Array; means: Float64Array } {
   const { data, rows, cols, stride } = buf;
-  const means = new Float64Array(rows);
+  const means = buf.means;
   for (let i = 0; i < rows; i++) {
+    if (buf.centered[i] === 1) continue;
     const o = i * stride;
     let s = 0;
     for (let j = 0; j < cols; j++) s += data[o + j] as number;
