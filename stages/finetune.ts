@@ -6,12 +6,12 @@
  * (the "random init" column of Table 2). Outputs: weights.h5, history.csv, predictions.npy,
  * labels.npy, predictions.csv, metrics.json, plus model.json naming the run for the tables.
  */
-import { SHARED_TRAINING_PARAMS, tfRuntimeKey } from '../src/study/training-params.ts';
+import { SHARED_TRAINING_PARAMS, sharedTrainingOptions, tfRuntimeKey, type SharedTrainingValues } from '../src/study/training-params.ts';
 import { defineStage, StageError } from '../src/executor/contract.ts';
-import { fileOf, inputsOfKind, loadPrepared, oneInputOfKind, splitByFold, writeModelInfo } from '../src/study/stage-io.ts';
+import { digestOf, fileOf, inputsOfKind, loadPrepared, oneInputOfKind, splitByFold, writeModelInfo } from '../src/study/stage-io.ts';
 
 /** Parameters of `finetune`. */
-export interface FinetuneParams {
+export interface FinetuneParams extends SharedTrainingValues {
   fold: number;
   freeze: boolean;
   init: string;
@@ -23,21 +23,6 @@ export interface FinetuneParams {
   headEpochs: number;
   headLr: number;
   headPatience: number;
-  augment: boolean;
-  flip: boolean;
-  dropout: number;
-  preprocess: string;
-  bnTraining: boolean;
-  bnMomentum: number;
-}
-
-/** SHA-256 of a file, streamed (resnet50 weights are ~100 MB). */
-async function sha256File(path: string): Promise<string> {
-  const { createHash } = await import('node:crypto');
-  const { createReadStream } = await import('node:fs');
-  const h = createHash('sha256');
-  for await (const chunk of createReadStream(path)) h.update(chunk as Buffer);
-  return h.digest('hex');
 }
 
 export default defineStage<FinetuneParams>({
@@ -80,6 +65,7 @@ export default defineStage<FinetuneParams>({
     const { finetune } = await import('../src/ml/train/finetune.ts');
     const { writeRunOutputs } = await import('../src/ml/train/outputs.ts');
     const { tf } = await loadTf();
+    const shared = sharedTrainingOptions(p);
     ctx.log(`${prepared.id}: ${train.shape[0]} training / ${heldOut.shape[0]} held-out images (fold ${p.fold}); init ${usePretrained ? `from ${source!.id}` : 'random'}`);
     const result = await finetune(tf, {
       model: {
@@ -87,8 +73,7 @@ export default defineStage<FinetuneParams>({
         inputSize: [h, w],
         classes,
         init: usePretrained ? { kind: 'pretrain', path: fileOf(source!, 'weights.h5') } : { kind: 'random' },
-        dropout: p.dropout,
-        bnMomentum: p.bnMomentum,
+        ...shared.model,
       },
       train,
       val: heldOut,
@@ -99,10 +84,7 @@ export default defineStage<FinetuneParams>({
         patience: p.patience,
         freeze: p.freeze,
         headPhase: { lr: p.headLr, patience: p.headPatience, maxEpochs: p.headEpochs },
-        augment: p.augment ? {} : false,
-        flip: p.flip,
-        preprocess: p.preprocess as 'caffe',
-        bnTraining: p.bnTraining,
+        ...shared.params,
         seed: ctx.seed,
       },
       workDir: ctx.workDir,
@@ -116,7 +98,7 @@ export default defineStage<FinetuneParams>({
       classNames: prepared.manifest.classes,
       extraMetrics: { dataset: target, source: sourceName, freeze: p.freeze, fold: p.fold, init: usePretrained ? source!.id : 'random' },
     });
-    const initFrom = usePretrained ? { initFrom: { instance: source!.id, weightsSha256: await sha256File(fileOf(source!, 'weights.h5')) } } : {};
+    const initFrom = usePretrained ? { initFrom: { instance: source!.id, weightsSha256: digestOf(source!, 'weights.h5') } } : {};
     writeModelInfo(ctx.outDir, { variant: p.variant, inputSize: [h, w], classes, ...initFrom }, {
       role: 'finetuned',
       init: usePretrained ? 'pretrained' : 'random',

@@ -69,6 +69,11 @@ export interface UpstreamInput {
   readonly axes: Readonly<Record<string, AxisValue>>;
   /** Output path relative to the producer's outDir (`weights.h5`, `acts/conv1.npy`) -> absolute read-only path. */
   readonly files: Readonly<Record<string, string>>;
+  /**
+   * Output path -> sha256 of its content (already verified by the executor), so a stage that
+   * records where its inputs came from need not re-read them.
+   */
+  readonly digests: Readonly<Record<string, string>>;
 }
 
 /** Progress a stage reports; rendered by the live terminal view and emitted as events. */

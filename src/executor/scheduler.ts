@@ -244,8 +244,12 @@ export async function runPlan(opts: RunOptions): Promise<RunResult> {
       const rec = upstream.get(d)!;
       const up = plan.instances.get(d)!;
       const files: Record<string, string> = {};
-      for (const [p, o] of Object.entries(rec.outputs)) files[p] = cache.objectPath(o.digest);
-      return { stage: up.stage, kind: up.kind, id: d, axes: up.axes, files };
+      const digests: Record<string, string> = {};
+      for (const [p, o] of Object.entries(rec.outputs)) {
+        files[p] = cache.objectPath(o.digest);
+        digests[p] = o.digest;
+      }
+      return { stage: up.stage, kind: up.kind, id: d, axes: up.axes, files, digests };
     });
     const loaded = plan.kinds.get(inst.kind)!;
     const ctx: WorkerContextData = {

@@ -35,6 +35,12 @@ export function fileOf(input: UpstreamInput, rel: string): string {
   return p;
 }
 
+/** The sha256 of an upstream output file (known to the executor; nothing is re-read). */
+export function digestOf(input: UpstreamInput, rel: string): string {
+  fileOf(input, rel);
+  return input.digests[rel]!;
+}
+
 /** Read and parse an upstream JSON output. */
 export function readJsonOf<T>(input: UpstreamInput, rel: string): T {
   const p = fileOf(input, rel);
