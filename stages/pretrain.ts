@@ -9,12 +9,12 @@
  */
 import { copyFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { SHARED_TRAINING_PARAMS, tfRuntimeKey } from '../src/study/training-params.ts';
+import { SHARED_TRAINING_PARAMS, sharedTrainingOptions, tfRuntimeKey, type SharedTrainingValues } from '../src/study/training-params.ts';
 import { defineStage, StageError } from '../src/executor/contract.ts';
 import { inputsOfKind, loadPrepared, splitByFold, writeModelInfo } from '../src/study/stage-io.ts';
 
 /** Parameters of `pretrain`. */
-export interface PretrainParams {
+export interface PretrainParams extends SharedTrainingValues {
   weights?: string;
   variant: string;
   inputSize: number;
@@ -23,12 +23,6 @@ export interface PretrainParams {
   batch: number;
   patience: number;
   valFold: number;
-  augment: boolean;
-  flip: boolean;
-  dropout: number;
-  preprocess: string;
-  bnTraining: boolean;
-  bnMomentum: number;
 }
 
 const HISTORY_HEADER = 'epoch,phase,loss,acc,val_loss,val_acc,lr\n';
@@ -92,8 +86,9 @@ export default defineStage<PretrainParams>({
     const { tf } = await loadTf();
     const classes = prepared.manifest.classes.length;
     const [, h, w] = prepared.shape;
+    const shared = sharedTrainingOptions(p);
     const result = await finetune(tf, {
-      model: { variant: p.variant, inputSize: [h, w], classes, init: { kind: 'random' }, dropout: p.dropout, bnMomentum: p.bnMomentum },
+      model: { variant: p.variant, inputSize: [h, w], classes, init: { kind: 'random' }, ...shared.model },
       train,
       val: heldOut,
       params: {
@@ -101,10 +96,7 @@ export default defineStage<PretrainParams>({
         batchSize: p.batch,
         maxEpochs: p.epochs,
         patience: p.patience,
-        augment: p.augment ? {} : false,
-        flip: p.flip,
-        preprocess: p.preprocess as 'caffe',
-        bnTraining: p.bnTraining,
+        ...shared.params,
         // Each source gets its own initialisation: two sources trained from one seed would
         // start identical and stay similar, which CCA between them would report as transfer.
         seed: deriveSeed(ctx.seed, 'pretrain', source ?? ctx.id) % 2147483647,

@@ -26,6 +26,31 @@ export const SHARED_TRAINING_PARAMS = {
   },
 } as const satisfies Record<string, ParamSpec>;
 
+/** The shared params' values, as `ctx.params` carries them. */
+export interface SharedTrainingValues {
+  augment: boolean;
+  flip: boolean;
+  dropout: number;
+  preprocess: string;
+  bnTraining: boolean;
+  bnMomentum: number;
+}
+
+/**
+ * The shared params mapped onto the training loop's options: the model-spec part and the
+ * training-params part, so both stages translate them the same way.
+ */
+export function sharedTrainingOptions(p: SharedTrainingValues): {
+  model: { dropout: number; bnMomentum: number };
+  params: { augment: Record<string, never> | false; flip: boolean; preprocess: 'caffe'; bnTraining: boolean };
+} {
+  return {
+    model: { dropout: p.dropout, bnMomentum: p.bnMomentum },
+    // The param schema's enum restricts preprocess to the loop's modes.
+    params: { augment: p.augment ? {} : false, flip: p.flip, preprocess: p.preprocess as 'caffe', bnTraining: p.bnTraining },
+  };
+}
+
 /**
  * The runtime fields of a tfjs stage's cache key: the backend that will compute (a native
  * TensorFlow and the wasm backend round differently), predicted without loading tfjs.
