@@ -21,6 +21,8 @@
  * intermediate made here is disposed with `backend.disposeData` before return.
  */
 import type { Tf } from '../backend.ts';
+import { gemm, gemmKernels, packStrided, type GemmKernels } from './gemm.ts';
+import { convTaps, filterGradT, packedSize, packFilterTaps, packTransposedTaps, type HeapAccess, type Tap } from './conv-gemm.ts';
 
 /** The subset of tfjs' TensorInfo the kernels use. */
 interface TensorInfo {
@@ -34,6 +36,8 @@ export interface WasmBackendLike {
   makeOutput(shape: number[], dtype: string): TensorInfo;
   disposeData(dataId: object, force?: boolean): boolean;
   typedArrayFromHeap(t: TensorInfo): Float32Array;
+  /** The Emscripten module; `asm.memory` is the heap's WebAssembly.Memory. */
+  wasm?: { asm?: { memory?: WebAssembly.Memory } };
 }
 
 type KernelFn = (args: { inputs: Record<string, TensorInfo>; backend: WasmBackendLike; attrs: Record<string, unknown> }) => TensorInfo;
@@ -120,6 +124,32 @@ export function makeConvGradKernels(tf: Tf): { backpropInput: KernelFn; backprop
   /** Allocates a float32 output and returns it with a heap view (take views after ALL allocations). */
   const alloc = (backend: WasmBackendLike, shape: number[]): TensorInfo => backend.makeOutput(shape, 'float32');
   const view = (backend: WasmBackendLike, t: TensorInfo): Float32Array => backend.typedArrayFromHeap(t);
+
+  // The SIMD GEMM (./gemm.ts) on the backend's own memory; null (old paths only) when
+  // unavailable or switched off with DAG_WASM_KERNELS_OFF=Gemm.
+  const gemmOff = (process.env['DAG_WASM_KERNELS_OFF'] ?? '').split(',').some((n) => n.trim() === 'Gemm');
+  let kern: GemmKernels | null | undefined = gemmOff ? null : undefined;
+  const gemmFor = (backend: WasmBackendLike): GemmKernels | null => {
+    if (kern === undefined) {
+      const memory = backend.wasm?.asm?.memory;
+      kern = memory instanceof WebAssembly.Memory ? gemmKernels(memory) : null;
+    }
+    return kern;
+  };
+  /** Element offset of a tensor's data in the heap. */
+  const at = (backend: WasmBackendLike, t: TensorInfo): number => view(backend, t).byteOffset / 4;
+  /** Scratch buffers as temporary tensors (pushed to `temps`, which the caller frees). */
+  const heapAccess = (backend: WasmBackendLike, temps: TensorInfo[]): HeapAccess => ({
+    scratch(floats: number): number {
+      const t = alloc(backend, [Math.max(1, floats)]);
+      temps.push(t);
+      return at(backend, t);
+    },
+    heap(): Float32Array {
+      const memory = backend.wasm!.asm!.memory!;
+      return new Float32Array(memory.buffer);
+    },
+  });
 
   /** Filter [KH,KW,Cin,Cout] -> flipped [KH,KW,Cout,Cin] (for the transposed convolution). */
   function flippedFilter(backend: WasmBackendLike, filter: TensorInfo, g: ConvGeometry): TensorInfo {
@@ -279,6 +309,52 @@ export function makeConvGradKernels(tf: Tf): { backpropInput: KernelFn; backprop
     return dx;
   }
 
+  /** Every [C] row of `dst` (row-major [.., C]) set to `row`, by doubling block copies. */
+  function fillRows(dst: Float32Array, row: Float32Array): void {
+    const c = row.length;
+    if (dst.length === 0) return;
+    dst.set(row, 0);
+    let done = c;
+    while (done < dst.length) {
+      const n = Math.min(done, dst.length - done);
+      dst.copyWithin(done, 0, n);
+      done += n;
+    }
+  }
+
+  /**
+   * The input gradient on the SIMD GEMM, or null when the shape is not covered:
+   * stride 1 (any filter; dy taps through W^T with the padding mirrored) and
+   * 1x1 filters with any stride and no padding (results land one stride apart).
+   */
+  function backpropInputGemm(kg: GemmKernels, backend: WasmBackendLike, dy: TensorInfo, filter: TensorInfo, g: ConvGeometry): TensorInfo | null {
+    const unit = g.sh === 1 && g.sw === 1;
+    const pointStrided = g.kh === 1 && g.kw === 1 && g.padTop === 0 && g.padLeft === 0 && g.sh === g.sw;
+    if (!(unit || pointStrided) || g.cin % 8 !== 0 || g.cout < 8) return null;
+    const temps: TensorInfo[] = [];
+    try {
+      const taps = g.kh * g.kw;
+      const dx = alloc(backend, [g.n, g.h, g.w, g.cin]);
+      const packed = alloc(backend, [taps * packedSize(g.cout, g.cin)]);
+      temps.push(packed);
+      const h = view(backend, dx);
+      h.fill(0);
+      const heapAll = new Float32Array(h.buffer);
+      const base = at(backend, packed);
+      packTransposedTaps(heapAll, at(backend, filter), taps, g.cin, g.cout, base);
+      const tapList: Tap[] = [];
+      for (let p = 0; p < g.kh; p++) {
+        for (let q = 0; q < g.kw; q++) tapList.push({ dr: g.padTop - p, dc: g.padLeft - q, packed: base + (p * g.kw + q) * packedSize(g.cout, g.cin) });
+      }
+      const common = { n: g.n, inH: g.oh, inW: g.ow, kc: g.cout, s: 1, outH: g.h, outW: g.w, cols: g.cin, x: at(backend, dy), out: h.byteOffset / 4, taps: tapList };
+      if (unit) convTaps(kg, { ...common, mI: g.h, mJ: g.w, os: 1 });
+      else convTaps(kg, { ...common, mI: g.oh, mJ: g.ow, os: g.sh });
+      return dx;
+    } finally {
+      for (const t of temps) backend.disposeData(t.dataId);
+    }
+  }
+
   const backpropInput: KernelFn = ({ inputs, backend, attrs }) => {
     const dy = inputs['dy']!;
     const filter = inputs['filter']!;
@@ -286,6 +362,11 @@ export function makeConvGradKernels(tf: Tf): { backpropInput: KernelFn; backprop
     const g = geometry(tf, inputShape, filter.shape, attrs);
     const rows = g.n * g.oh * g.ow;
     const k = g.kh * g.kw * g.cin;
+    const kg = gemmFor(backend);
+    if (kg !== null) {
+      const dx = backpropInputGemm(kg, backend, dy, filter, g);
+      if (dx !== null) return dx;
+    }
     if (rows < k) return backpropInputSmallRows(backend, dy, filter, g, rows, k);
     const wT = flippedFilter(backend, filter, g);
     try {
@@ -313,11 +394,21 @@ export function makeConvGradKernels(tf: Tf): { backpropInput: KernelFn; backprop
         // Strided: col2im. cols [rows, k] = dy [rows, cout] x W^T [cout, k] costs
         // the forward FLOPs (a dilated-dy convolution would cost stride^2 times
         // more, mostly multiplying zeros); then scatter-add each patch into dx.
-        const wK = alloc(backend, [1, g.cout, k]);
-        transpose2d(view(backend, filter), view(backend, wK), k, g.cout);
-        const dy3 = { dataId: dy.dataId, shape: [1, rows, g.cout], dtype: 'float32' };
-        const cols = batchMatMul({ inputs: { a: dy3, b: wK }, backend, attrs: { transposeA: false, transposeB: false } });
-        backend.disposeData(wK.dataId);
+        let cols: TensorInfo;
+        if (kg !== null) {
+          // On the SIMD GEMM: A = dy in place, B = W^T gathered while packing.
+          cols = alloc(backend, [rows, k]);
+          const temps: TensorInfo[] = [];
+          const io = heapAccess(backend, temps);
+          gemm(kg, { m: rows, n: k, k: g.cout, a: at(backend, dy), sai: g.cout, sak: 1, packB: packStrided(at(backend, filter), 1, g.cout, k), c: at(backend, cols), ldc: k, accumulate: false }, io.scratch, io.heap);
+          for (const t of temps) backend.disposeData(t.dataId);
+        } else {
+          const wK = alloc(backend, [1, g.cout, k]);
+          transpose2d(view(backend, filter), view(backend, wK), k, g.cout);
+          const dy3 = { dataId: dy.dataId, shape: [1, rows, g.cout], dtype: 'float32' };
+          cols = batchMatMul({ inputs: { a: dy3, b: wK }, backend, attrs: { transposeA: false, transposeB: false } });
+          backend.disposeData(wK.dataId);
+        }
         const dx = col2im(backend, cols, g, k);
         backend.disposeData(cols.dataId);
         return dx;
@@ -373,6 +464,17 @@ export function makeConvGradKernels(tf: Tf): { backpropInput: KernelFn; backprop
     const k = g.kh * g.kw * g.cin;
     const temps: TensorInfo[] = [];
     try {
+      const kg = gemmFor(backend);
+      if (kg !== null && g.cout >= 8) {
+        // dW^T [cout, k] = dy^T x col on the SIMD GEMM (A read in place, col packed
+        // straight from x), then one transpose of the (small) filter-sized result.
+        const out = alloc(backend, [g.kh, g.kw, g.cin, g.cout]);
+        const outT = alloc(backend, [g.cout, k]);
+        temps.push(outT);
+        filterGradT(kg, heapAccess(backend, temps), g, at(backend, x), at(backend, dy), at(backend, outT), isPointwise(g));
+        transpose2d(view(backend, outT), view(backend, out), g.cout, k);
+        return out;
+      }
       // dW [k, cout] = col^T dy: one non-transposed matmul A x B contracting over
       // rows. XNNPACK re-packs B on every call (it is a fresh tensor) and packing
       // cost grows steeply with B's column count, so B is whichever of col / dy
@@ -430,6 +532,38 @@ export function makeConvGradKernels(tf: Tf): { backpropInput: KernelFn; backprop
     const g = geometry(tf, x.shape, filter.shape, attrs);
     const rows = g.n * g.oh * g.ow;
     const k = g.kh * g.kw * g.cin;
+    const kg = gemmFor(backend);
+    if (kg !== null && g.sh === g.sw && g.cin >= 8 && g.cout % 8 === 0) {
+      const temps: TensorInfo[] = [];
+      try {
+        const taps = g.kh * g.kw;
+        const out = alloc(backend, [g.n, g.oh, g.ow, g.cout]);
+        const packed = alloc(backend, [taps * packedSize(g.cin, g.cout)]);
+        temps.push(packed);
+        const h = view(backend, out);
+        const outAt = h.byteOffset / 4;
+        const heapAll = new Float32Array(h.buffer);
+        if (bias !== undefined) {
+          const bv = view(backend, bias);
+          if (bv.length !== g.cout) throw new Error(`FusedConv2D bias of ${bv.length} values for ${g.cout} channels`);
+          fillRows(h, bv);
+        } else {
+          h.fill(0);
+        }
+        packFilterTaps(kg, heapAll, at(backend, filter), taps, g.cin, g.cout, at(backend, packed));
+        const tapList: Tap[] = [];
+        for (let p = 0; p < g.kh; p++) {
+          for (let q = 0; q < g.kw; q++) tapList.push({ dr: p - g.padTop, dc: q - g.padLeft, packed: at(backend, packed) + (p * g.kw + q) * packedSize(g.cin, g.cout) });
+        }
+        convTaps(kg, { n: g.n, inH: g.h, inW: g.w, kc: g.cin, s: g.sh, mI: g.oh, mJ: g.ow, outH: g.oh, outW: g.ow, os: 1, cols: g.cout, x: at(backend, x), out: outAt, taps: tapList });
+        if (activation === 'relu') {
+          for (let i = 0; i < h.length; i++) if (!(h[i]! > 0)) h[i] = 0;
+        }
+        return out;
+      } finally {
+        for (const t of temps) backend.disposeData(t.dataId);
+      }
+    }
     if (rows >= k) return builtinFusedConv2D(args);
     const temps: TensorInfo[] = [];
     try {
