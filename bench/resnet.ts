@@ -5,11 +5,19 @@
  *
  *   node --import tsx bench/resnet.ts [--variant resnet50] [--size 112] [--batch 8]
  *        [--steps 5] [--warmup 2] [--threads 1] [--backend auto] [--kernels-only] [--no-kernels]
+ *        [--optimizer keras|tfjs] [--profile]
+ *
+ * The training step is the one finetune runs: `tf.variableGrads` + KerasAdam
+ * (src/ml/train/adam.ts); `--optimizer tfjs` uses tfjs' `train.adam().minimize`
+ * instead (what this bench measured before). `--profile` also prints where a step's
+ * time goes: milliseconds per kernel name and phase (forward, backward, Adam),
+ * averaged over the timed steps, and the time outside kernels.
  *
  * Medians over `--steps` timed runs after `--warmup` untimed ones.
  */
 import { loadTf, type BackendPreference, type Tf } from '../src/ml/backend.ts';
 import { buildResNet } from '../src/ml/resnet.ts';
+import { KerasAdam } from '../src/ml/train/adam.ts';
 
 function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -25,6 +33,33 @@ const steps = Number(arg('steps', '5'));
 const warmup = Number(arg('warmup', '2'));
 const threads = Number(arg('threads', '1'));
 const prefer = arg('backend', 'auto') as BackendPreference;
+const optimizerKind = arg('optimizer', 'keras');
+const profile = flag('profile');
+
+/** Per-step kernel timings by "phase kernel" (filled only with --profile). */
+const kernelMs = new Map<string, { n: number; ms: number }>();
+let phase = 'other';
+
+/** Wraps every kernel of the active backend with a wall-clock timer (kernels run synchronously on wasm/cpu). */
+function instrumentKernels(tf: Tf): void {
+  for (const k of tf.getKernelsForBackend(tf.getBackend())) {
+    const inner = k.kernelFunc as (a: unknown) => unknown;
+    tf.unregisterKernel(k.kernelName, k.backendName);
+    tf.registerKernel({
+      ...k,
+      kernelFunc: ((a: unknown) => {
+        const t0 = performance.now();
+        const out = inner(a);
+        const key = `${phase} ${k.kernelName}`;
+        const s = kernelMs.get(key) ?? { n: 0, ms: 0 };
+        s.n++;
+        s.ms += performance.now() - t0;
+        kernelMs.set(key, s);
+        return out;
+      }) as typeof k.kernelFunc,
+    });
+  }
+}
 
 const median = (xs: number[]): number => {
   const s = [...xs].sort((a, b) => a - b);
@@ -85,26 +120,56 @@ async function network(tf: Tf): Promise<void> {
   const labels = tf.tensor2d(Array.from({ length: batch }, (_, i) => i % 2), [batch, 1]);
   const infer = await timeIt(tf, () => model.predict(x, { batchSize: batch }), steps, warmup);
   console.log(`\n${variant}@${size} batch ${batch}: inference ${(batch / (infer / 1000)).toFixed(2)} images/s (${infer.toFixed(0)} ms/batch)`);
-  const optimizer = tf.train.adam(1e-4);
   const vars = [...model.trainableWeights.map((w) => w.read() as import('@tensorflow/tfjs').Variable), ...headVars];
-  const train = await timeIt(
-    tf,
-    () => {
-      const loss = optimizer.minimize(
-        () => {
-          const feats = model.apply(x, { training: true }) as import('@tensorflow/tfjs').Tensor;
-          const p = head.apply(feats) as import('@tensorflow/tfjs').Tensor;
-          return tf.losses.sigmoidCrossEntropy(labels, p) as import('@tensorflow/tfjs').Scalar;
-        },
-        true,
-        vars,
-      );
-      return loss ?? tf.scalar(0);
-    },
-    Math.max(3, Math.ceil(steps / 2)),
-    Math.min(warmup, 1),
+  const lossOf = (): import('@tensorflow/tfjs').Scalar => {
+    const feats = model.apply(x, { training: true }) as import('@tensorflow/tfjs').Tensor;
+    const p = head.apply(feats) as import('@tensorflow/tfjs').Tensor;
+    const loss = tf.losses.sigmoidCrossEntropy(labels, p) as import('@tensorflow/tfjs').Scalar;
+    phase = 'backward';
+    return loss;
+  };
+  const tfjsAdam = tf.train.adam(1e-4);
+  const kerasAdam = new KerasAdam(tf, vars, { lr: 1e-4, beta1: 0.9, beta2: 0.999, epsilon: 1e-7 });
+  const step = (): import('@tensorflow/tfjs').Tensor => {
+    phase = 'forward';
+    let loss: import('@tensorflow/tfjs').Tensor;
+    if (optimizerKind === 'tfjs') {
+      loss = tfjsAdam.minimize(lossOf, true, vars) ?? tf.scalar(0);
+    } else {
+      // What finetune's trainStep does: gradients of the explicit variable list, then KerasAdam.
+      const { value, grads } = tf.variableGrads(lossOf, vars);
+      phase = 'adam';
+      kerasAdam.apply(vars.map((v) => grads[v.name] ?? null));
+      tf.dispose(Object.values(grads));
+      loss = value;
+    }
+    phase = 'other';
+    return loss;
+  };
+  const reps = Math.max(3, Math.ceil(steps / 2));
+  const warm = Math.min(warmup, 1);
+  let wallInKernels = 0;
+  if (profile) {
+    // One untimed step first so that the counters below cover exactly `reps` steps.
+    for (let i = 0; i < warm; i++) tf.dispose(step());
+    instrumentKernels(tf);
+  }
+  const train = await timeIt(tf, step, reps, profile ? 0 : warm);
+  console.log(
+    `${variant}@${size} batch ${batch}: training ${(batch / (train / 1000)).toFixed(2)} images/s (${train.toFixed(0)} ms/step, forward+backward+Adam, optimizer ${optimizerKind})`,
   );
-  console.log(`${variant}@${size} batch ${batch}: training ${(batch / (train / 1000)).toFixed(2)} images/s (${train.toFixed(0)} ms/step, forward+backward+Adam)`);
+  if (profile) {
+    const rows = [...kernelMs.entries()].map(([k, s]) => ({ k, n: s.n / reps, ms: s.ms / reps })).sort((a, b) => b.ms - a.ms);
+    const byPhase = new Map<string, number>();
+    for (const r of rows) {
+      const ph = r.k.split(' ')[0]!;
+      byPhase.set(ph, (byPhase.get(ph) ?? 0) + r.ms);
+      wallInKernels += r.ms;
+    }
+    console.log(`\nper step (mean of ${reps}): kernels ${wallInKernels.toFixed(0)} ms (${[...byPhase].map(([p, ms]) => `${p} ${ms.toFixed(0)}`).join(', ')}); median step ${train.toFixed(0)} ms`);
+    for (const r of rows.slice(0, 25)) console.log(`  ${r.k.padEnd(36)} ${r.n.toFixed(0).padStart(5)} calls ${r.ms.toFixed(0).padStart(6)} ms`);
+  }
+  kerasAdam.dispose();
   tf.dispose([x, labels]);
 }
 

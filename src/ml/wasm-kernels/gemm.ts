@@ -49,7 +49,9 @@ const I32 = 0x7f;
 const V128 = 0x7b;
 const op = {
   if: 0x04,
+  block: 0x02,
   end: 0x0b,
+  i32Eqz: 0x45,
   loop: 0x03,
   brIf: 0x0d,
   get: 0x20,
@@ -60,7 +62,19 @@ const op = {
   i32Sub: 0x6b,
   i32Mul: 0x6c,
 } as const;
-const simdOp = { load: 0x00, splat32: 0x09, store: 0x0b, const: 0x0c, f32x4Add: 0xe4, f32x4Mul: 0xe6 } as const;
+const simdOp = {
+  load: 0x00,
+  splat32: 0x09,
+  store: 0x0b,
+  const: 0x0c,
+  f32x4Splat: 0x13,
+  f32x4Sqrt: 0xe3,
+  f32x4Add: 0xe4,
+  f32x4Sub: 0xe5,
+  f32x4Mul: 0xe6,
+  f32x4Div: 0xe7,
+} as const;
+const F32 = 0x7d;
 const get = (i: number): number[] => [op.get, ...uleb(i)];
 const set = (i: number): number[] => [op.set, ...uleb(i)];
 const simd = (o: number, ...imm: number[]): number[] => [0xfd, ...uleb(o), ...imm];
@@ -120,16 +134,50 @@ function packBody(): number[] {
   return [0, ...code];
 }
 
-/** The module binary: imports memory `e.m`, exports t1..t{MR} and p8. */
+/**
+ * Body of adam(g, m, v, x, mo, vo, xo, n4, b1, ob1, b2, ob2, lrT, eps): the Keras Adam
+ * update of n4 groups of 4 floats, each op in float32 in the order of the op-by-op
+ * code in ../train/adam.ts (so the results are bit-identical to it):
+ * m' = m*b1 + g*ob1; v' = v*b2 + (g*g)*ob2; x' = x - (m'*lrT) / (sqrt(v') + eps).
+ */
+function adamBody(): number[] {
+  const [pG, pM, pV, pX, pMo, pVo, pXo, pN] = [0, 1, 2, 3, 4, 5, 6, 7];
+  const [fB1, fOb1, fB2, fOb2, fLr, fEps] = [8, 9, 10, 11, 12, 13];
+  let next = 14;
+  const [cB1, cOb1, cB2, cOb2, cLr, cEps, g, m, v] = Array.from({ length: 9 }, () => next++) as [number, number, number, number, number, number, number, number, number];
+  const code: number[] = [];
+  for (const [c, f] of [[cB1, fB1], [cOb1, fOb1], [cB2, fB2], [cOb2, fOb2], [cLr, fLr], [cEps, fEps]] as const) {
+    code.push(...get(f), ...simd(simdOp.f32x4Splat), ...set(c));
+  }
+  code.push(op.block, 0x40, ...get(pN), op.i32Eqz, op.brIf, 0, op.loop, 0x40);
+  code.push(...get(pG), ...simd(simdOp.load, 2, 0), ...set(g));
+  // m' = m*b1 + g*ob1
+  code.push(...get(pMo), ...get(pM), ...simd(simdOp.load, 2, 0), ...get(cB1), ...simd(simdOp.f32x4Mul));
+  code.push(...get(g), ...get(cOb1), ...simd(simdOp.f32x4Mul), ...simd(simdOp.f32x4Add), op.tee, ...uleb(m), ...simd(simdOp.store, 2, 0));
+  // v' = v*b2 + (g*g)*ob2
+  code.push(...get(pVo), ...get(pV), ...simd(simdOp.load, 2, 0), ...get(cB2), ...simd(simdOp.f32x4Mul));
+  code.push(...get(g), ...get(g), ...simd(simdOp.f32x4Mul), ...get(cOb2), ...simd(simdOp.f32x4Mul), ...simd(simdOp.f32x4Add), op.tee, ...uleb(v), ...simd(simdOp.store, 2, 0));
+  // x' = x - (m'*lrT) / (sqrt(v') + eps)
+  code.push(...get(pXo), ...get(pX), ...simd(simdOp.load, 2, 0));
+  code.push(...get(m), ...get(cLr), ...simd(simdOp.f32x4Mul), ...get(v), ...simd(simdOp.f32x4Sqrt), ...get(cEps), ...simd(simdOp.f32x4Add), ...simd(simdOp.f32x4Div));
+  code.push(...simd(simdOp.f32x4Sub), ...simd(simdOp.store, 2, 0));
+  for (const ptr of [pG, pM, pV, pX, pMo, pVo, pXo]) code.push(...get(ptr), op.i32Const, 16, op.i32Add, ...set(ptr));
+  code.push(...get(pN), op.i32Const, 1, op.i32Sub, op.tee, ...uleb(pN), op.brIf, 0, op.end, op.end, op.end);
+  return [...vec([[9, V128]]), ...code];
+}
+
+/** The module binary: imports memory `e.m`, exports t1..t{MR}, p8 and adam. */
 export function gemmModuleBytes(): Uint8Array<ArrayBuffer> {
   const tileType = [0x60, ...vec(new Array<number[]>(8).fill([I32])), 0x00];
   const packType = [0x60, ...vec(new Array<number[]>(4).fill([I32])), 0x00];
   const funcs: { name: string; type: number; body: number[] }[] = [];
   for (let mr = 1; mr <= MR; mr++) funcs.push({ name: `t${mr}`, type: 0, body: tileBody(mr) });
   funcs.push({ name: 'p8', type: 1, body: packBody() });
+  const adamType = [0x60, ...vec([...new Array<number[]>(8).fill([I32]), ...new Array<number[]>(6).fill([F32])]), 0x00];
+  funcs.push({ name: 'adam', type: 2, body: adamBody() });
   return new Uint8Array([
     0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
-    ...section(1, vec([tileType, packType])),
+    ...section(1, vec([tileType, packType, adamType])),
     ...section(2, vec([[...str('e'), ...str('m'), 0x02, 0x00, 1]])),
     ...section(3, vec(funcs.map((f) => [f.type]))),
     ...section(7, vec(funcs.map((f, i) => [...str(f.name), 0x00, i]))),
@@ -144,6 +192,8 @@ export interface GemmKernels {
   /** tiles[mr] computes an mr x 8 tile (index 0 unused). */
   readonly tiles: readonly TileFn[];
   readonly pack8: (src: number, ld: number, dst: number, kc: number) => void;
+  /** Keras Adam over n4 groups of 4 floats (byte addresses; see adamBody). */
+  readonly adam: (g: number, m: number, v: number, x: number, mo: number, vo: number, xo: number, n4: number, b1: number, ob1: number, b2: number, ob2: number, lrT: number, eps: number) => void;
 }
 
 const instances = new WeakMap<WebAssembly.Memory, GemmKernels | null>();
@@ -159,7 +209,7 @@ export function gemmKernels(memory: WebAssembly.Memory): GemmKernels | null {
       const inst = new WebAssembly.Instance(new WebAssembly.Module(bytes), { e: { m: memory } });
       const tiles: TileFn[] = [() => undefined];
       for (let mr = 1; mr <= MR; mr++) tiles.push(inst.exports[`t${mr}`] as TileFn);
-      made = { tiles, pack8: inst.exports['p8'] as GemmKernels['pack8'] };
+      made = { tiles, pack8: inst.exports['p8'] as GemmKernels['pack8'], adam: inst.exports['adam'] as GemmKernels['adam'] };
     }
   } catch {
     made = null;

@@ -5,13 +5,17 @@
  *   (wasm's is a naive loop), FusedConv2D for freshly-updated deep-layer filters;
  * - ./layout-kernels.ts: Tile and leading-axis Sum/Mean (BatchNorm gradients),
  *   a zero-copy Identity (tensors saved for the backward pass);
- * - ./batchnorm-grad.ts: a one-pass FusedBatchNorm gradient.
+ * - ./batchnorm-grad.ts: a one-pass FusedBatchNorm gradient;
+ * - ./gemm.ts + ./conv-gemm.ts: a SIMD GEMM on the wasm heap behind the training-time
+ *   convolutions (DAG_WASM_KERNELS_OFF=Gemm falls back to XNNPACK-based paths);
+ * - ./adam-kernel.ts: `DagKerasAdam`, one fused pass per variable for ../train/adam.ts.
  * docs/ml-runtime.md has the measurements behind each choice.
  */
 import type { Tf } from '../backend.ts';
 import { makeConvGradKernels } from './conv-grads.ts';
 import { makeLayoutKernels } from './layout-kernels.ts';
 import { registerBatchNormGrad } from './batchnorm-grad.ts';
+import { ADAM_KERNEL, registerAdamKernel } from './adam-kernel.ts';
 
 const registered = new WeakSet<object>();
 
@@ -27,7 +31,11 @@ export function registerWasmKernels(tf: Tf): readonly string[] {
   // DAG_WASM_KERNELS_OFF=Name,Name keeps the backend's own kernels (for A/B benchmarks).
   const off = new Set((process.env['DAG_WASM_KERNELS_OFF'] ?? '').split(',').map((n) => n.trim()));
   const names = KERNEL_NAMES.filter((n) => !off.has(n));
-  if (registered.has(tf)) return off.has('FusedBatchNormGrad') ? names : [...names, 'FusedBatchNormGrad'];
+  const extras = (): string[] => [
+    ...(!off.has('FusedBatchNormGrad') ? ['FusedBatchNormGrad'] : []),
+    ...(tf.getKernel(ADAM_KERNEL, 'wasm') !== undefined ? [ADAM_KERNEL] : []),
+  ];
+  if (registered.has(tf)) return [...names, ...extras()];
   // Build every replacement first: they capture the built-in kernels they fall back on.
   const { backpropInput, backpropFilter, fusedConv2D } = makeConvGradKernels(tf);
   const layout = makeLayoutKernels(tf);
@@ -51,6 +59,8 @@ export function registerWasmKernels(tf: Tf): readonly string[] {
   }
   registered.add(tf);
   // The gradient (not a kernel) of FusedBatchNorm; it delegates to tfjs' own off wasm.
-  if (!off.has('FusedBatchNormGrad') && registerBatchNormGrad(tf)) return [...names, 'FusedBatchNormGrad'];
-  return names;
+  if (!off.has('FusedBatchNormGrad') && !registerBatchNormGrad(tf)) off.add('FusedBatchNormGrad');
+  // The fused Keras-Adam update (used by ../train/adam.ts when registered).
+  if (!off.has(ADAM_KERNEL)) registerAdamKernel(tf);
+  return [...names, ...extras()];
 }
