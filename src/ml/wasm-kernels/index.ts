@@ -4,7 +4,7 @@
  * - ./conv-grads.ts: Conv2DBackpropFilter (missing in wasm), Conv2DBackpropInput
  *   (wasm's is a naive loop), FusedConv2D for freshly-updated deep-layer filters;
  * - ./layout-kernels.ts: Tile and leading-axis Sum/Mean (BatchNorm gradients),
- *   a zero-copy Identity (tensors saved for the backward pass);
+ *   a zero-copy Identity (tensors saved for the backward pass) and same-dtype Cast;
  * - ./batchnorm-grad.ts: a one-pass FusedBatchNorm gradient;
  * - ./gemm.ts + ./conv-gemm.ts: a SIMD GEMM on the wasm heap behind the training-time
  *   convolutions (DAG_WASM_KERNELS_OFF=Gemm falls back to XNNPACK-based paths);
@@ -16,11 +16,12 @@ import { makeConvGradKernels } from './conv-grads.ts';
 import { makeLayoutKernels } from './layout-kernels.ts';
 import { registerBatchNormGrad } from './batchnorm-grad.ts';
 import { ADAM_KERNEL, registerAdamKernel } from './adam-kernel.ts';
+import { registerMeanGrad } from './mean-grad.ts';
 
 const registered = new WeakSet<object>();
 
 /** Kernels replaced or added on the wasm backend. */
-export const KERNEL_NAMES = ['Conv2DBackpropInput', 'Conv2DBackpropFilter', 'FusedConv2D', 'Tile', 'Sum', 'Mean', 'Identity'] as const;
+export const KERNEL_NAMES = ['Conv2DBackpropInput', 'Conv2DBackpropFilter', 'FusedConv2D', 'Tile', 'Sum', 'Mean', 'Identity', 'Cast'] as const;
 
 /**
  * Registers this project's wasm kernels on `tf`'s kernel registry and returns
@@ -33,6 +34,7 @@ export function registerWasmKernels(tf: Tf): readonly string[] {
   const names = KERNEL_NAMES.filter((n) => !off.has(n));
   const extras = (): string[] => [
     ...(!off.has('FusedBatchNormGrad') ? ['FusedBatchNormGrad'] : []),
+    ...(!off.has('MeanGrad') ? ['MeanGrad'] : []),
     ...(tf.getKernel(ADAM_KERNEL, 'wasm') !== undefined ? [ADAM_KERNEL] : []),
   ];
   if (registered.has(tf)) return [...names, ...extras()];
@@ -47,6 +49,7 @@ export function registerWasmKernels(tf: Tf): readonly string[] {
     Sum: layout.Sum,
     Mean: layout.Mean,
     Identity: layout.Identity,
+    Cast: layout.Cast,
   };
   for (const name of names) {
     // registerKernel refuses to overwrite silently: drop the built-in first.
@@ -60,6 +63,7 @@ export function registerWasmKernels(tf: Tf): readonly string[] {
   registered.add(tf);
   // The gradient (not a kernel) of FusedBatchNorm; it delegates to tfjs' own off wasm.
   if (!off.has('FusedBatchNormGrad') && !registerBatchNormGrad(tf)) off.add('FusedBatchNormGrad');
+  if (!off.has('MeanGrad') && !registerMeanGrad(tf)) off.add('MeanGrad');
   // The fused Keras-Adam update (used by ../train/adam.ts when registered).
   if (!off.has(ADAM_KERNEL)) registerAdamKernel(tf);
   return [...names, ...extras()];

@@ -10,7 +10,7 @@
  *   [N,H,W,C] over N,H,W): wasm transposes the whole tensor first with a naive
  *   transpose. Here: one streaming pass that accumulates rows into a [C] vector.
  *   Other reductions fall back to the backend's own kernel.
- * - `Identity`: shares the buffer instead of copying it (see the kernel).
+ * - `Identity`, and `Cast` to the same dtype: share the buffer instead of copying it.
  */
 import type { Tf } from '../backend.ts';
 import type { WasmBackendLike } from './conv-grads.ts';
@@ -66,7 +66,7 @@ export function tileInto(src: Heap, dst: Heap, shape: readonly number[], reps: r
 }
 
 /** Builds the replacement kernels, falling back to the built-in ones outside their fast cases. */
-export function makeLayoutKernels(tf: Tf): { Tile: KernelFn; Sum: KernelFn; Mean: KernelFn; Identity: KernelFn } {
+export function makeLayoutKernels(tf: Tf): { Tile: KernelFn; Sum: KernelFn; Mean: KernelFn; Identity: KernelFn; Cast: KernelFn } {
   const builtin = (name: string): KernelFn => {
     const k = tf.getKernel(name, 'wasm');
     if (k === undefined) throw new Error(`wasm kernel ${name} is not registered`);
@@ -76,6 +76,7 @@ export function makeLayoutKernels(tf: Tf): { Tile: KernelFn; Sum: KernelFn; Mean
   const builtinSum = builtin('Sum');
   const builtinMean = builtin('Mean');
   const builtinIdentity = builtin('Identity');
+  const builtinCast = builtin('Cast');
 
   const Tile: KernelFn = (args) => {
     const { inputs, backend, attrs } = args;
@@ -144,5 +145,17 @@ export function makeLayoutKernels(tf: Tf): { Tile: KernelFn; Sum: KernelFn; Mean
     return { dataId: x.dataId, shape: [...x.shape], dtype: x.dtype };
   };
 
-  return { Tile, Sum, Mean, Identity };
+  /**
+   * Cast to the dtype the tensor already has (BatchNorm's moments cast x to float32,
+   * and so do their gradients: ~175 full-size copies per ResNet50 step) shares the
+   * buffer like Identity; real conversions use the backend's kernel.
+   */
+  const Cast: KernelFn = (args) => {
+    const x = args.inputs['x']!;
+    if (x.dtype === 'string' || args.attrs['dtype'] !== x.dtype) return builtinCast(args);
+    args.backend.incRef(x.dataId);
+    return { dataId: x.dataId, shape: [...x.shape], dtype: x.dtype };
+  };
+
+  return { Tile, Sum, Mean, Identity, Cast };
 }

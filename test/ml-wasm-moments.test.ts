@@ -1,0 +1,70 @@
+/**
+ * The wasm replacements on BatchNorm's moments path: the ones-free Mean gradient
+ * (src/ml/wasm-kernels/mean-grad.ts) and the buffer-sharing same-dtype Cast
+ * (layout-kernels.ts) give the cpu backend's values.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { loadTf, type Tf } from '../src/ml/backend.ts';
+
+const rt = await loadTf({ prefer: 'wasm' });
+const tf: Tf = rt.tf;
+type Tensor = import('@tensorflow/tfjs').Tensor;
+
+function values(n: number, seed: number): Float32Array {
+  const out = new Float32Array(n);
+  let s = seed >>> 0;
+  for (let i = 0; i < n; i++) {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    out[i] = s / 2 ** 32 - 0.5;
+  }
+  return out;
+}
+
+async function on(backend: 'cpu' | 'wasm', fn: () => Tensor[]): Promise<Float32Array[]> {
+  await tf.setBackend(backend);
+  try {
+    const out = fn();
+    const vals = await Promise.all(out.map(async (t) => (await t.data()) as Float32Array));
+    tf.dispose(out);
+    return vals;
+  } finally {
+    await tf.setBackend('wasm');
+  }
+}
+
+test('gradients through moments and means (several axis forms) equal cpu', async () => {
+  assert.ok(rt.info.customKernels.includes('MeanGrad') && rt.info.customKernels.includes('Cast'));
+  const shape = [2, 3, 4, 5];
+  const xv = values(120, 3);
+  const wv = values(120, 4);
+  const run = (): Tensor[] => {
+    const x = tf.tensor(xv, shape);
+    const w = tf.tensor(wv, shape);
+    const f = (a: Tensor): Tensor => {
+      const { mean, variance } = tf.moments(a, [0, 1, 2]);
+      const m2 = tf.mean(a, -1, true);
+      const m3 = tf.mean(a, [1, 3]);
+      return tf.add(tf.add(tf.sum(tf.mul(mean, variance)), tf.sum(tf.mul(m2, w.mean(-1, true)))), tf.sum(tf.square(m3)));
+    };
+    const g = tf.grad(f)(x);
+    tf.dispose([x, w]);
+    return [g];
+  };
+  const [got] = await on('wasm', run);
+  const [want] = await on('cpu', run);
+  let err = 0;
+  for (let i = 0; i < want!.length; i++) err = Math.max(err, Math.abs(got![i]! - want![i]!));
+  assert.ok(err < 1e-6, `max abs error ${err}`);
+});
+
+test('same-dtype Cast shares the buffer safely; real casts still convert', () => {
+  const x = tf.tensor1d([1.5, -2.25, 3]);
+  const y = tf.cast(x, 'float32');
+  const z = tf.cast(x, 'int32');
+  x.dispose();
+  assert.deepEqual(Array.from(y.dataSync()), [1.5, -2.25, 3]);
+  assert.deepEqual(Array.from(z.dataSync()), [1, -2, 3]);
+  assert.equal(z.dtype, 'int32');
+  tf.dispose([y, z]);
+});
