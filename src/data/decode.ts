@@ -29,9 +29,10 @@ export interface DecodeOptions {
 
 /**
  * How the preprocess stage decodes JPEG files. `exact`: full-size decode, then our resize
- * (the study's PIL/Keras pixels, bit for bit, with `nearest`). `fast`: libjpeg's DCT-domain
- * downscaling (1/2, 1/4 or 1/8 at decode time) and sharp's kernel for the rest, in one libvips
- * pipeline: several times less work per image, but NOT the study's pixels.
+ * (the study's PIL/Keras pixels, bit for bit, with `nearest`). `fast`: our scaled decoder
+ * (jpeg/decode-scaled.ts) decodes at 1/2, 1/4 or 1/8 in the DCT domain, on worker threads,
+ * then the resize method does the rest; files outside its scope go through sharp's
+ * shrink-on-load (decodeJpegResized). Several times less work per image, NOT the study's pixels.
  */
 export const DECODE_MODES = ['exact', 'fast'] as const;
 /** One decode mode (see DECODE_MODES). */
@@ -60,15 +61,14 @@ export function isJpeg(buf: Uint8Array): boolean {
 }
 
 /**
- * The `decode: fast` path for JPEG bytes: decode and resize to outH x outW in ONE libvips
- * pipeline with shrink-on-load, so libjpeg decodes straight at 1/2, 1/4 or 1/8 scale
- * (scaled inverse DCT: less IDCT, upsampling and colour-conversion work, a smaller buffer,
- * no full-size copy into JS) and `kernel` resizes the rest. sharp picks the largest factor s
- * in {8, 4, 2} with s <= min(in/out) over both axes, except that it halves s when the integer
- * part of that ratio equals s (libjpeg rounds scaled sizes up): 1024 -> 224 decodes at 1/2
- * (512), 1024 -> 128 at 1/4, 2048 -> 224 at 1/8. The result is an area-averaged (DCT-domain)
- * image resampled by sharp's kernel, not PIL's full-size NEAREST: close in mean and look,
- * different pixels. Same conversions as decodeImageBuffer (alpha dropped, grey replicated).
+ * The `decode: fast` path for the JPEGs our scaled decoder hands back (progressive, CMYK,
+ * 12-bit, damaged, or too small to reduce): decode and resize to outH x outW in ONE libvips
+ * pipeline with shrink-on-load, so libjpeg decodes at 1/2, 1/4 or 1/8 scale where sharp
+ * allows it and `kernel` resizes the rest. sharp picks the largest factor s in {8, 4, 2}
+ * with s <= min(in/out) over both axes, except that it halves s when the integer part of
+ * that ratio equals s (libjpeg rounds scaled sizes up): 1024 -> 224 decodes at 1/2 here.
+ * Same conversions as decodeImageBuffer (alpha dropped, grey replicated); damaged files are
+ * DATA_BAD_IMAGE naming `source`, as in exact mode.
  */
 export async function decodeJpegResized(buf: Buffer, source: string, outH: number, outW: number, kernel: SharpKernel, opts: DecodeOptions = {}): Promise<RawImage> {
   const sharp = await loadSharp();

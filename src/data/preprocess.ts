@@ -12,9 +12,24 @@ import { choiceWithoutReplacement, createRng } from '../stats/rng.ts';
 import { getAdapter } from './adapters/index.ts';
 import { DECODE_MODES, decodeImageBuffer, decodeJpegResized, isJpeg, loadSharp, readImageBytes, toRgb, type DecodeMode } from './decode.ts';
 import { checkFolds, computeFolds, foldsFromSplits } from './folds.ts';
+import { decodeJpegScaled, JpegFallback } from './jpeg/decode-scaled.ts';
+import { JpegDecodePool } from './jpeg/pool.ts';
 import { encodeNpy, encodeNpyHeader } from './npy.ts';
 import { resizeInto, RESIZE_METHODS, sharpKernel, type ResizeMethod } from './resize.ts';
 import { byCodePoint, countItems, dataError, examples, type AdapterResult, type DataItem, type RawImage } from './types.ts';
+
+/** Below this many images, decode: fast decodes on the stage's own thread (no worker threads). */
+const POOL_MIN_IMAGES = 64;
+
+/** The scaled JPEG decode of `bytes` for a W x H target, or undefined when sharp must take the file. */
+function tryScaledJpeg(bytes: Uint8Array, W: number, H: number): RawImage | undefined {
+  try {
+    return decodeJpegScaled(bytes, W, H);
+  } catch (e) {
+    if (e instanceof JpegFallback) return undefined;
+    throw e;
+  }
+}
 
 /** The preprocess params (see the stage's params schema for their docs). */
 export interface PreprocessParams {
@@ -168,7 +183,9 @@ export async function runPreprocess(params: PreprocessParams, env: PreprocessEnv
   // Decode and resize into one preallocated buffer, a bounded number of images at a time.
   const N = items.length;
   const frame = H * W * 3;
-  const pixels = new Uint8Array(N * frame);
+  const fastPool = decodeMode === 'fast' && !synthetic && N >= POOL_MIN_IMAGES;
+  // Shared with the decode pool's threads, which write resized images straight into it.
+  const pixels = new Uint8Array(fastPool ? new SharedArrayBuffer(N * frame) : new ArrayBuffer(N * frame));
   const ok = new Uint8Array(N);
   const skipped: Array<{ path: string; reason: string }> = [];
   const skipReason = new Map<number, string>();
@@ -177,7 +194,11 @@ export async function runPreprocess(params: PreprocessParams, env: PreprocessEnv
   // than cores still helps (measured 2 -> 4 in flight on 2 cores: ~+10 % images/s) because each
   // decode also waits on libvips' worker hand-offs and page faults of its fresh output buffer.
   const uv = Number(process.env.UV_THREADPOOL_SIZE ?? 4) || 4;
-  const workers = Math.max(1, Math.min(uv, N));
+  // decode: fast decodes JPEGs with our scaled decoder (jpeg/decode-scaled.ts), which runs on
+  // the calling thread: a pool of one worker thread per core carries it for sets big enough
+  // to repay the threads' start-up (~0.1 s each); two requests per thread keep each one busy.
+  const pool = fastPool ? new JpegDecodePool(availableParallelism(), pixels.buffer as SharedArrayBuffer) : undefined;
+  const workers = Math.max(1, Math.min(pool ? 2 * pool.size : uv, N));
   // libvips threads per image: the pool already runs `workers` images in parallel.
   sharp.concurrency(Math.max(1, Math.floor(availableParallelism() / workers)));
   sharp.cache(false);
@@ -185,6 +206,31 @@ export async function runPreprocess(params: PreprocessParams, env: PreprocessEnv
   let done = 0;
   const batch = Math.max(1, Math.min(256, Math.ceil(N / 100)));
   env.progress({ done: 0, total: N, unit: 'image' });
+  const decodeOpts = { allowTruncated: params.allow_truncated === true };
+  /** Decode, resize and store item i (throws DATA_BAD_IMAGE naming an unreadable file). */
+  const decodeItem = async (it: DataItem, i: number): Promise<void> => {
+    let bytes: Buffer | undefined;
+    let scaled: RawImage | undefined;
+    if (!it.generate && pool) {
+      // The pool writes nearest-resized pixels straight into `pixels`; other methods get the scaled image back.
+      const r = await pool.decode(it.path, W, H, method === 'nearest' ? i * frame : undefined);
+      if (r.kind === 'written') return;
+      if (r.kind === 'image') scaled = r.image;
+      else if (r.bytes) bytes = Buffer.from(r.bytes.buffer, r.bytes.byteOffset, r.bytes.length);
+    }
+    if (!it.generate && !scaled) bytes ??= await readImageBytes(it.path);
+    const fastJpeg = bytes !== undefined && decodeMode === 'fast' && isJpeg(bytes);
+    if (!scaled && fastJpeg && !pool) scaled = tryScaledJpeg(bytes!, W, H);
+    if (scaled) {
+      await resizeInto(scaled, H, W, method, pixels, i * frame);
+    } else if (fastJpeg) {
+      // Outside the scaled decoder's scope (progressive, CMYK, small, damaged): sharp's shrink-on-load.
+      pixels.set((await decodeJpegResized(bytes!, it.path, H, W, sharpKernel(method), decodeOpts)).data, i * frame);
+    } else {
+      const img: RawImage = bytes === undefined ? toRgb(it.generate!()) : await decodeImageBuffer(bytes, it.path, decodeOpts);
+      await resizeInto(img, H, W, method, pixels, i * frame);
+    }
+  };
   const worker = async (): Promise<void> => {
     for (;;) {
       if (env.signal?.aborted) throw dataError('DATA_ABORTED', 'preprocess aborted (Ctrl-C or SIGTERM)');
@@ -192,14 +238,7 @@ export async function runPreprocess(params: PreprocessParams, env: PreprocessEnv
       if (i >= N) return;
       const it = items[i]!;
       try {
-        const decodeOpts = { allowTruncated: params.allow_truncated === true };
-        const bytes = it.generate ? undefined : await readImageBytes(it.path);
-        if (bytes !== undefined && decodeMode === 'fast' && isJpeg(bytes)) {
-          pixels.set((await decodeJpegResized(bytes, it.path, H, W, sharpKernel(method), decodeOpts)).data, i * frame);
-        } else {
-          const img: RawImage = bytes === undefined ? toRgb(it.generate!()) : await decodeImageBuffer(bytes, it.path, decodeOpts);
-          await resizeInto(img, H, W, method, pixels, i * frame);
-        }
+        await decodeItem(it, i);
         ok[i] = 1;
       } catch (e) {
         const code = (e as { code?: unknown }).code;
@@ -210,7 +249,11 @@ export async function runPreprocess(params: PreprocessParams, env: PreprocessEnv
       if (done % batch === 0 || done === N) env.progress({ done, total: N, unit: 'image' });
     }
   };
-  await Promise.all(Array.from({ length: workers }, worker));
+  try {
+    await Promise.all(Array.from({ length: workers }, worker));
+  } finally {
+    await pool?.close();
+  }
 
   // Compact out skipped images (in index order, so the output is deterministic).
   const keepIdx: number[] = [];

@@ -1,0 +1,244 @@
+// AssemblyScript source of the WebAssembly half of the scaled JPEG decoder (decode-scaled.ts).
+// Build: `npm run build:wasm` writes ../entropy-wasm.ts (the module as base64); a test checks
+// that the committed build matches this source. The JavaScript side parses markers, builds
+// the tables and lays out memory; this side runs the two loops that cost: entropy decoding
+// with the scaled inverse DCT of every block, and the colour conversion.
+//
+// Memory layouts (all little-endian, offsets in bytes):
+//   Huffman table (TABLE_BYTES): lookup u16[512] | maxCode i32[18] | valOffset i32[18] | values u8[256]
+//   Block descriptor (DESC_BYTES, one per block of an MCU), i32 fields:
+//     0 dc table ptr, 1 ac table ptr, 2 contribution table ptr (f64[64*nn]), 3 useful ptr (u8[64]),
+//     4 plane ptr (u8), 5 nx, 6 ny, 7 plane stride, 8 row multiplier, 9 col multiplier,
+//     10 dy, 11 dx, 12 component index within the scan, 13 combined AC table ptr (i32[1024],
+//     entries (value << 9) | (run << 5) | bits, 0 = take the slow path)
+
+const LOOKUP_BITS: i32 = 9;
+const LOOKUP_MASK: u32 = 511;
+const MAXCODE: i32 = 1024;
+const VALOFFSET: i32 = 1024 + 72;
+const VALUES: i32 = 1024 + 144;
+const DESC_BYTES: i32 = 56;
+const FAST_BITS: i32 = 10;
+const FAST_MASK: u32 = 1023;
+
+// Clamp to 0..255 with selects (wasm has no integer min/max; f64 min/max carry NaN checks).
+// @ts-ignore: decorator
+@inline
+function clamp255(v: i32): i32 {
+  v = select<i32>(v, 0, v > 0);
+  return select<i32>(v, 255, v < 255);
+}
+
+// Store a cell value: level shift +128, round half up, clamp.
+// @ts-ignore: decorator
+@inline
+function put(ptr: i32, x: f64): void {
+  store<u8>(ptr, clamp255(<i32>floor(x + 128.5)));
+}
+
+/**
+ * Decode `total` MCUs of one scan whose entropy-coded data starts at `start` (data ends at
+ * `end`), with `blocks` block descriptors per MCU at `descs`, `perLine` MCUs per row,
+ * DC predictors at `preds` (i32 per scan component) and scratch cells at `cells`
+ * (f64[64]). Returns the position where the marker search resumes, or a negative code:
+ * -1 data ends early, -2 missing restart marker, -3 bad Huffman code, -4 coefficient index
+ * past 63, -5 bad DC magnitude.
+ */
+export function decodeScan(start: i32, end: i32, descs: i32, blocks: i32, perLine: i32, total: i32, restartInterval: i32, preds: i32, ncomp: i32, cells: i32): i32 {
+  // Bit reader state in locals: wasm globals would be memory traffic in the hottest loop.
+  let acc: u64 = 0;
+  let cnt: i32 = 0;
+  let pos = start;
+  let padded: i32 = 0;
+  for (let i = 0; i < ncomp; i++) store<i32>(preds + (i << 2), 0);
+  for (let mcu = 0; mcu < total; mcu++) {
+    if (restartInterval > 0 && mcu > 0 && mcu % restartInterval == 0) {
+      if (padded * 8 > cnt) return -1;
+      acc = 0;
+      cnt = 0;
+      padded = 0;
+      while (pos < end && load<u8>(pos) != 0xff) pos++;
+      if (pos + 1 < end && load<u8>(pos + 1) >= 0xd0 && load<u8>(pos + 1) <= 0xd7) pos += 2;
+      else return -2;
+      for (let i = 0; i < ncomp; i++) store<i32>(preds + (i << 2), 0);
+    }
+    const mRow = mcu / perLine;
+    const mCol = mcu - mRow * perLine;
+    for (let b = 0; b < blocks; b++) {
+      const d = descs + b * DESC_BYTES;
+      const dcT = load<i32>(d);
+      const acT = load<i32>(d, 4);
+      const table = load<i32>(d, 8);
+      const useful = load<i32>(d, 12);
+      const nx = load<i32>(d, 20);
+      const ny = load<i32>(d, 24);
+      const fastAc = load<i32>(d, 52);
+      const nn = nx * ny;
+      // 2x2 cells per block (luma at 1/4, the common case) live in locals.
+      const four = nn == 4;
+      let q0: f64 = 0;
+      let q1: f64 = 0;
+      let q2: f64 = 0;
+      let q3: f64 = 0;
+
+      // k = 0 is the DC coefficient (its own table, a difference to the predictor), 1..63 AC.
+      let k = 0;
+      while (k < 64) {
+        if (cnt < 32) {
+          // 64-bit reader: take 4 bytes at once unless one of them is 0xFF (a stuffed byte or
+          // a marker). With >= 32 bits a whole code (<= 16) and its magnitude (<= 15) fit.
+          let fast = false;
+          if (pos + 4 <= end) {
+            const w = load<u32>(pos);
+            const nw = ~w;
+            if (((nw - 0x01010101) & ~nw & 0x80808080) == 0) {
+              acc = (acc << 32) | <u64>bswap<u32>(w);
+              pos += 4;
+              cnt += 32;
+              fast = true;
+            }
+          }
+          if (!fast) {
+            while (cnt <= 56) {
+              let byte: u64 = 0;
+              if (pos < end) {
+                byte = <u64>load<u8>(pos);
+                if (byte == 0xff) {
+                  if (pos + 1 < end && load<u8>(pos + 1) == 0) pos += 2;
+                  else {
+                    byte = 0; // a marker: feed zeros and count them (checked at the end)
+                    padded++;
+                  }
+                } else pos++;
+              } else padded++;
+              acc = (acc << 8) | byte;
+              cnt += 8;
+            }
+          }
+        }
+        let v: f64;
+        const fe = k == 0 ? 0 : load<i32>(fastAc + (<i32>(<u32>(acc >> <u64>(cnt - FAST_BITS)) & FAST_MASK) << 2));
+        if (fe != 0) {
+          // Code and magnitude in one read (huffman.ts buildFastAc).
+          cnt -= fe & 31;
+          k += (fe >> 5) & 15;
+          if (k > 63) return -4;
+          v = <f64>(fe >> 9);
+        } else {
+          const t = k == 0 ? dcT : acT;
+          let sym = 0;
+          const e = <i32>load<u16>(t + (<i32>(<u32>(acc >> <u64>(cnt - LOOKUP_BITS)) & LOOKUP_MASK) << 1));
+          if (e != 0) {
+            cnt -= e >> 8;
+            sym = e & 255;
+          } else {
+            let l = LOOKUP_BITS + 1;
+            let code = <i32>(acc >> <u64>(cnt - l)) & ((1 << l) - 1);
+            while (code > load<i32>(t + MAXCODE + (l << 2))) {
+              l++;
+              if (l > 16) return -3;
+              code = <i32>(acc >> <u64>(cnt - l)) & ((1 << l) - 1);
+            }
+            cnt -= l;
+            sym = <i32>load<u8>(t + VALUES + code + load<i32>(t + VALOFFSET + (l << 2)));
+          }
+          // DC: sym is the magnitude category; AC: run << 4 | size, size 0 = EOB or 16 zeros.
+          const s = k == 0 ? sym : sym & 15;
+          if (k == 0) {
+            if (s > 11) return -5;
+          } else if (s == 0) {
+            if (sym >> 4 != 15) break;
+            k += 16;
+            continue;
+          } else {
+            k += sym >> 4;
+            if (k > 63) return -4;
+          }
+          let x = 0;
+          if (s != 0) {
+            x = <i32>(acc >> <u64>(cnt - s)) & ((1 << s) - 1);
+            cnt -= s;
+            x += select<i32>((-1 << s) + 1, 0, x < 1 << (s - 1)); // branchless EXTEND
+          }
+          if (k == 0) {
+            const pp = preds + (load<i32>(d, 48) << 2);
+            x += load<i32>(pp);
+            store<i32>(pp, x);
+          }
+          v = <f64>x;
+        }
+        const base = table + ((k * nn) << 3);
+        if (four) {
+          // No branch on `useful` here: zero entries cost less than a mispredicted jump.
+          q0 += v * load<f64>(base);
+          q1 += v * load<f64>(base, 8);
+          q2 += v * load<f64>(base, 16);
+          q3 += v * load<f64>(base, 24);
+        } else if (k == 0) {
+          for (let m = 0; m < nn; m++) store<f64>(cells + (m << 3), v * load<f64>(base + (m << 3)));
+        } else if (load<u8>(useful + k) != 0) {
+          for (let m = 0; m < nn; m++) {
+            const c = cells + (m << 3);
+            store<f64>(c, load<f64>(c) + v * load<f64>(base + (m << 3)));
+          }
+        }
+        k++;
+      }
+      const stride = load<i32>(d, 28);
+      const bRow = mRow * load<i32>(d, 32) + load<i32>(d, 40);
+      const bCol = mCol * load<i32>(d, 36) + load<i32>(d, 44);
+      let o = load<i32>(d, 16) + bRow * ny * stride + bCol * nx;
+      if (four) {
+        put(o, q0);
+        put(o + 1, q1);
+        put(o + stride, q2);
+        put(o + stride + 1, q3);
+      } else {
+        for (let i = 0, m = 0; i < ny; i++, o += stride) {
+          for (let j = 0; j < nx; j++, m++) put(o + j, load<f64>(cells + (m << 3)));
+        }
+      }
+    }
+  }
+  if (padded * 8 > cnt) return -1;
+  return pos;
+}
+
+/**
+ * Interleave planes at `a`, `b`, `c` (row stride `stride`) into W x H RGB at `out`, output
+ * pixel (x, y) taken from plane pixel (xs[x], ys[y]) (i32 maps at `xs`, `ys`: the identity
+ * for the whole scaled image, or a nearest-neighbour resize fused into the conversion):
+ * mode 0 YCbCr (JFIF), 1 RGB, 2 grey (only `a` is read).
+ */
+export function toRgb(a: i32, b: i32, c: i32, stride: i32, xs: i32, ys: i32, W: i32, H: i32, out: i32, mode: i32): void {
+  let o = out;
+  for (let y = 0; y < H; y++) {
+    const row = load<i32>(ys + (y << 2)) * stride;
+    if (mode == 0) {
+      // JFIF YCbCr -> RGB in 16-bit fixed point (the constants are round(k * 65536)).
+      for (let x = 0; x < W; x++, o += 3) {
+        const p = row + load<i32>(xs + (x << 2));
+        const Y = (<i32>load<u8>(a + p) << 16) + 32768;
+        const cb = <i32>load<u8>(b + p) - 128;
+        const cr = <i32>load<u8>(c + p) - 128;
+        store<u8>(o, clamp255((Y + 91881 * cr) >> 16));
+        store<u8>(o + 1, clamp255((Y - 22554 * cb - 46802 * cr) >> 16));
+        store<u8>(o + 2, clamp255((Y + 116130 * cb) >> 16));
+      }
+    } else if (mode == 1) {
+      for (let x = 0; x < W; x++, o += 3) {
+        const p = row + load<i32>(xs + (x << 2));
+        store<u8>(o, load<u8>(a + p));
+        store<u8>(o + 1, load<u8>(b + p));
+        store<u8>(o + 2, load<u8>(c + p));
+      }
+    } else {
+      for (let x = 0; x < W; x++, o += 3) {
+        const g = load<u8>(a + row + load<i32>(xs + (x << 2)));
+        store<u8>(o, g);
+        store<u8>(o + 1, g);
+        store<u8>(o + 2, g);
+      }
+    }
+  }
+}

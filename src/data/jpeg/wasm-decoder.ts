@@ -1,0 +1,149 @@
+/**
+ * The WebAssembly half of the scaled JPEG decoder (source: assembly/entropy.ts), with the
+ * memory layout both halves agree on. One instance per thread, reused for every image: its
+ * memory grows to the largest file seen and stays.
+ */
+import { buildFastAc, FAST_AC_BITS, type HuffmanTable } from './huffman.ts';
+import { ENTROPY_WASM_BASE64 } from './entropy-wasm.ts';
+
+interface Exports {
+  memory: WebAssembly.Memory;
+  decodeScan(start: number, end: number, descs: number, blocks: number, perLine: number, total: number, restartInterval: number, preds: number, ncomp: number, cells: number): number;
+  toRgb(a: number, b: number, c: number, stride: number, xs: number, ys: number, W: number, H: number, out: number, mode: number): void;
+}
+
+/** Bytes of one Huffman table in wasm memory: lookup u16[512], maxCode i32[18], valOffset i32[18], values u8[256]. */
+const TABLE_BYTES = 1024 + 72 + 72 + 256;
+const HUFF = 64;
+/** Combined AC tables (huffman.ts buildFastAc), one per AC slot. */
+const FAST_AC = HUFF + 8 * TABLE_BYTES;
+const FAST_AC_BYTES = 4 << FAST_AC_BITS;
+const DESCS = FAST_AC + 4 * FAST_AC_BYTES;
+const DESC_FIELDS = 14;
+const PREDS = DESCS + 10 * DESC_FIELDS * 4;
+const CELLS = align8(PREDS + 16);
+/** Room for one component's contribution table at the largest per-block output (8x8 cells). */
+const CONTRIB_BYTES = 64 * 64 * 8;
+const CONTRIB = align8(CELLS + 64 * 8);
+const USEFUL = CONTRIB + 3 * CONTRIB_BYTES;
+const PLANES = align8(USEFUL + 3 * 64);
+
+function align8(n: number): number {
+  return (n + 7) & ~7;
+}
+
+/** A wasm instance plus the layout of the image being decoded. */
+export class WasmDecoder {
+  private readonly x: Exports;
+  private planes: number[] = [];
+  private data = 0;
+  private dataLen = 0;
+  private out = 0;
+  private outBytes = 0;
+
+  constructor() {
+    const mod = new WebAssembly.Module(Buffer.from(ENTROPY_WASM_BASE64, 'base64'));
+    this.x = new WebAssembly.Instance(mod, {}).exports as unknown as Exports;
+  }
+
+  /** Lay out memory for one image (planes of the given byte sizes, the file, the RGB output) and copy the file in. */
+  begin(file: Uint8Array, planeBytes: number[], outBytes: number): void {
+    let p = PLANES;
+    this.planes = planeBytes.map((n) => {
+      const at = p;
+      p = align8(p + n);
+      return at;
+    });
+    this.data = p;
+    this.dataLen = file.length;
+    this.out = align8(p + file.length + 8);
+    this.outBytes = outBytes;
+    const need = this.out + outBytes;
+    const mem = this.x.memory;
+    if (need > mem.buffer.byteLength) mem.grow(Math.ceil((need - mem.buffer.byteLength) / 65536));
+    new Uint8Array(mem.buffer, this.data, file.length).set(file);
+  }
+
+  /** Address of Huffman slot `slot` (0-3 DC, 4-7 AC). */
+  huffmanPtr(slot: number): number {
+    return HUFF + slot * TABLE_BYTES;
+  }
+
+  /** Copy a Huffman table into slot `slot`. */
+  writeHuffman(slot: number, t: HuffmanTable): void {
+    const buf = this.x.memory.buffer;
+    const at = this.huffmanPtr(slot);
+    new Uint16Array(buf, at, 512).set(t.lookup);
+    new Int32Array(buf, at + 1024, 18).set(t.maxCode);
+    new Int32Array(buf, at + 1024 + 72, 18).set(t.valOffset);
+    new Uint8Array(buf, at + 1024 + 144, 256).set(t.values.subarray(0, 256));
+    if (slot >= 4) new Int32Array(buf, this.fastAcPtr(slot), 1 << FAST_AC_BITS).set(buildFastAc(t));
+  }
+
+  /** Address of the combined AC table of AC slot `slot` (4-7). */
+  fastAcPtr(slot: number): number {
+    return FAST_AC + (slot - 4) * FAST_AC_BYTES;
+  }
+
+  /** Address of frame component `ci`'s contribution table. */
+  contributionPtr(ci: number): number {
+    return CONTRIB + ci * CONTRIB_BYTES;
+  }
+
+  /** Address of frame component `ci`'s useful-coefficient flags. */
+  usefulPtr(ci: number): number {
+    return USEFUL + ci * 64;
+  }
+
+  /** Address of frame component `ci`'s output plane. */
+  planePtr(ci: number): number {
+    return this.planes[ci]!;
+  }
+
+  /** Copy component `ci`'s contribution table and useful flags in. */
+  writeContribution(ci: number, table: Float64Array, useful: Uint8Array): void {
+    const buf = this.x.memory.buffer;
+    new Float64Array(buf, this.contributionPtr(ci), table.length).set(table);
+    new Uint8Array(buf, this.usefulPtr(ci), 64).set(useful);
+  }
+
+  /**
+   * Decode a scan whose entropy-coded data starts at file offset `start`. Returns the file
+   * offset where the marker search resumes, or a negative error code (assembly/entropy.ts).
+   */
+  decodeScan(start: number, descs: number[][], perLine: number, total: number, restartInterval: number, ncomp: number): number {
+    const d = new Int32Array(this.x.memory.buffer, DESCS, descs.length * DESC_FIELDS);
+    descs.forEach((row, i) => d.set(row, i * DESC_FIELDS));
+    const r = this.x.decodeScan(this.data + start, this.data + this.dataLen, DESCS, descs.length, perLine, total, restartInterval, PREDS, ncomp, CELLS);
+    return r < 0 ? r : r - this.data;
+  }
+
+  /**
+   * Interleave the planes to RGB (mode 0 YCbCr, 1 RGB, 2 grey), output pixel (x, y) read
+   * from plane pixel (xs[x], ys[y]), and return a view of the W x H x 3 result in wasm
+   * memory: valid until the next call on this decoder, so copy it out.
+   */
+  toRgb(stride: number, xs: Int32Array, ys: Int32Array, mode: number): Uint8Array {
+    const [a, b, c] = [this.planes[0]!, this.planes[1] ?? 0, this.planes[2] ?? 0];
+    const W = xs.length;
+    const H = ys.length;
+    // The maps go after the RGB output, which begin() sized for the scaled image (W, H <= that).
+    const xsAt = align8(this.out + this.outBytes);
+    const ysAt = xsAt + 4 * W;
+    const need = ysAt + 4 * H;
+    const mem = this.x.memory;
+    if (need > mem.buffer.byteLength) mem.grow(Math.ceil((need - mem.buffer.byteLength) / 65536));
+    new Int32Array(mem.buffer, xsAt, W).set(xs);
+    new Int32Array(mem.buffer, ysAt, H).set(ys);
+    this.x.toRgb(a, b, c, stride, xsAt, ysAt, W, H, this.out, mode);
+    return new Uint8Array(mem.buffer, this.out, W * H * 3);
+  }
+}
+
+let shared: WasmDecoder | undefined;
+
+/** This thread's decoder instance (created on first use). */
+export function wasmDecoder(): WasmDecoder {
+  shared ??= new WasmDecoder();
+  return shared;
+}

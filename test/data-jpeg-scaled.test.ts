@@ -1,0 +1,307 @@
+/**
+ * The scaled JPEG decoder of `decode: fast` (src/data/jpeg): sizes, accuracy against sharp's
+ * full-size decode box-filtered, restart markers and non-interleaved scans (JPEGs written by a
+ * tiny encoder in this file, because sharp cannot write them), the cases it hands to sharp,
+ * and the worker pool inside the preprocess stage.
+ */
+import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import sharp from 'sharp';
+import { readNpy } from '../src/data/npy.ts';
+import { runPreprocess } from '../src/data/preprocess.ts';
+import { resizeNearestInto } from '../src/data/resize.ts';
+import { buildFastAc, buildHuffmanTable } from '../src/data/jpeg/huffman.ts';
+import { decodeJpegNearestInto, decodeJpegScaled, JpegFallback, jpegScaleFor } from '../src/data/jpeg/decode-scaled.ts';
+
+const tmp = (p: string): string => mkdtempSync(join(tmpdir(), p));
+
+/** A seeded textured colour image: gradients plus noise, so blocks carry many AC coefficients. */
+function texture(w: number, h: number, seed: number): Buffer {
+  const b = Buffer.alloc(w * h * 3);
+  let s = seed >>> 0;
+  for (let y = 0; y < h; y++) {
+    for (let x = 0; x < w; x++) {
+      s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+      const n = (s >>> 24) % 40;
+      const o = (y * w + x) * 3;
+      b[o] = Math.min(255, (x * 255) / w + n);
+      b[o + 1] = Math.min(255, (y * 255) / h + n / 2);
+      b[o + 2] = Math.min(255, 128 + 100 * Math.sin(x / 7 + y / 11) + n / 4);
+    }
+  }
+  return b;
+}
+
+/** Mean absolute and max difference of `img` against the s x s box means of `full` (full cells only). */
+function againstBoxMeans(img: { data: Uint8Array; width: number; height: number }, full: Buffer, fw: number, fh: number, s: number): { mean: number; max: number } {
+  let sum = 0;
+  let max = 0;
+  let n = 0;
+  for (let y = 0; y < Math.floor(fh / s); y++) {
+    for (let x = 0; x < Math.floor(fw / s); x++) {
+      for (let c = 0; c < 3; c++) {
+        let a = 0;
+        for (let dy = 0; dy < s; dy++) for (let dx = 0; dx < s; dx++) a += full[((y * s + dy) * fw + x * s + dx) * 3 + c]!;
+        const d = Math.abs(a / (s * s) - img.data[(y * img.width + x) * 3 + c]!);
+        sum += d;
+        max = Math.max(max, d);
+        n++;
+      }
+    }
+  }
+  return { mean: sum / n, max };
+}
+
+test('jpegScaleFor picks the smallest decode that still covers the target (Pillow draft rule)', () => {
+  assert.equal(jpegScaleFor(1024, 1024, 224, 224), 4);
+  assert.equal(jpegScaleFor(2048, 1536, 224, 224), 4);
+  assert.equal(jpegScaleFor(2048, 2048, 224, 224), 8);
+  assert.equal(jpegScaleFor(448, 448, 224, 224), 2);
+  assert.equal(jpegScaleFor(447, 600, 224, 224), 2, 'ceil(447/2) = 224 still covers 224');
+  assert.equal(jpegScaleFor(446, 600, 224, 224), 1);
+  assert.equal(jpegScaleFor(203, 150, 50, 37), 4, 'ceil(203/4) = 51 >= 50, ceil(150/4) = 38 >= 37');
+});
+
+test('scaled decode = the full decode box-filtered: 4:4:4, 4:2:0 and grey, sizes not multiples of 16', async () => {
+  const w = 203;
+  const h = 150;
+  const raw = { raw: { width: w, height: h, channels: 3 as const } };
+  const px = texture(w, h, 7);
+  const cases: Array<[string, Buffer, number]> = [
+    ['4:4:4', await sharp(px, raw).jpeg({ quality: 92, chromaSubsampling: '4:4:4' }).toBuffer(), 1.0],
+    // sharp's full decode upsamples chroma with libjpeg's triangle filter, we with boxes: looser.
+    ['4:2:0', await sharp(px, raw).jpeg({ quality: 92, chromaSubsampling: '4:2:0' }).toBuffer(), 2.5],
+    ['grey', await sharp(px, raw).toColourspace('b-w').jpeg({ quality: 92 }).toBuffer(), 1.0],
+  ];
+  for (const [name, jpg, tol] of cases) {
+    const { data: full, info } = await sharp(jpg).toColourspace('srgb').raw().toBuffer({ resolveWithObject: true });
+    assert.equal(info.channels, 3);
+    for (const [minW, minH, s] of [
+      [50, 37, 4],
+      [100, 75, 2],
+      [25, 18, 8],
+    ] as const) {
+      const img = decodeJpegScaled(jpg, minW, minH);
+      assert.equal(img.width, Math.ceil(w / s), `${name} 1/${s} width`);
+      assert.equal(img.height, Math.ceil(h / s), `${name} 1/${s} height`);
+      const d = againstBoxMeans(img, full, w, h, s);
+      assert.ok(d.mean < tol, `${name} at 1/${s}: mean abs difference ${d.mean.toFixed(3)} >= ${tol}`);
+      assert.ok(d.max < 16, `${name} at 1/${s}: max difference ${d.max.toFixed(2)}`);
+    }
+  }
+});
+
+test('decodeJpegNearestInto equals the scaled decode followed by Pillow NEAREST', async () => {
+  const jpg = await sharp(texture(300, 220, 3), { raw: { width: 300, height: 220, channels: 3 } }).jpeg({ quality: 85 }).toBuffer();
+  const out = new Uint8Array(5 + 64 * 48 * 3);
+  decodeJpegNearestInto(jpg, 64, 48, out, 5);
+  const ref = new Uint8Array(64 * 48 * 3);
+  resizeNearestInto(decodeJpegScaled(jpg, 64, 48), 48, 64, ref, 0);
+  assert.deepEqual(out.subarray(5), ref);
+  assert.equal(out[0], 0, 'bytes before the offset untouched');
+});
+
+test('files outside the decoder scope raise JpegFallback with a reason (sharp takes them)', async () => {
+  const raw = { raw: { width: 96, height: 96, channels: 3 as const } };
+  const px = texture(96, 96, 5);
+  const progressive = await sharp(px, raw).jpeg({ progressive: true }).toBuffer();
+  const baseline = await sharp(px, raw).jpeg().toBuffer();
+  const fallback = (buf: Uint8Array, w = 24, h = 24): string => {
+    try {
+      decodeJpegScaled(buf, w, h);
+    } catch (e) {
+      assert.ok(e instanceof JpegFallback, String(e));
+      return e.message;
+    }
+    assert.fail('expected JpegFallback');
+  };
+  assert.match(fallback(progressive), /progressive/);
+  assert.match(fallback(baseline.subarray(0, Math.floor(baseline.length * 0.6))), /ends early|past the end|no frame/);
+  assert.match(fallback(baseline, 60, 60), /no reduction/);
+  assert.match(fallback(await sharp(px, raw).png().toBuffer()), /SOI/);
+  assert.equal(decodeJpegScaled(baseline, 24, 24).width, 24, 'the same file at a reducible size decodes');
+});
+
+// ---- A minimal baseline encoder for what sharp cannot write: restart markers, separate scans. ----
+
+/** MSB-first bit writer with JPEG byte stuffing. */
+class Bits {
+  bytes: number[] = [];
+  private acc = 0;
+  private n = 0;
+  put(v: number, len: number): void {
+    for (let i = len - 1; i >= 0; i--) {
+      this.acc = (this.acc << 1) | ((v >> i) & 1);
+      if (++this.n === 8) this.byte();
+    }
+  }
+  /** Pad with 1 bits to a byte boundary (T.81 F.1.2.3). */
+  flush(): void {
+    while (this.n !== 0) this.put(1, 1);
+  }
+  private byte(): void {
+    this.bytes.push(this.acc);
+    if (this.acc === 0xff) this.bytes.push(0);
+    this.acc = 0;
+    this.n = 0;
+  }
+}
+
+/**
+ * A DC-only baseline JPEG (every block uniform): `dc[c][block]` quantised DC values per
+ * component (1 grey or 3 YCbCr, 1x1 sampling), quant DC step 8 (so a block's pixels are
+ * 128 + dc), a restart marker every `ri` MCUs, one interleaved scan or one scan per component.
+ * DC codes: categories 0-11 as 4-bit codes; AC table: one 1-bit code for EOB.
+ */
+function dcOnlyJpeg(w: number, h: number, dc: number[][], ri: number, separateScans: boolean): Buffer {
+  const out: number[] = [0xff, 0xd8];
+  const seg = (marker: number, body: number[]): void => {
+    out.push(0xff, marker, (body.length + 2) >> 8, (body.length + 2) & 255, ...body);
+  };
+  const nc = dc.length;
+  seg(0xdb, [0, 8, ...new Array<number>(63).fill(1)]);
+  seg(0xc0, [8, h >> 8, h & 255, w >> 8, w & 255, nc, ...dc.flatMap((_, c) => [c + 1, 0x11, 0])]);
+  const dcCounts = new Array<number>(16).fill(0);
+  dcCounts[3] = 12;
+  seg(0xc4, [0x00, ...dcCounts, ...Array.from({ length: 12 }, (_, i) => i)]);
+  const acCounts = new Array<number>(16).fill(0);
+  acCounts[0] = 1;
+  seg(0xc4, [0x10, ...acCounts, 0x00]);
+  if (ri > 0) seg(0xdd, [ri >> 8, ri & 255]);
+  const blocks = Math.ceil(w / 8) * Math.ceil(h / 8);
+  const scans = separateScans ? dc.map((_, c) => [c]) : [dc.map((_, c) => c)];
+  for (const comps of scans) {
+    seg(0xda, [comps.length, ...comps.flatMap((c) => [c + 1, 0x00]), 0, 63, 0]);
+    const bits = new Bits();
+    const pred = comps.map(() => 0);
+    let rst = 0;
+    for (let m = 0; m < blocks; m++) {
+      if (ri > 0 && m > 0 && m % ri === 0) {
+        bits.flush();
+        bits.bytes.push(0xff, 0xd0 + (rst++ % 8));
+        pred.fill(0);
+      }
+      comps.forEach((c, k) => {
+        const v = dc[c]![m]!;
+        const diff = v - pred[k]!;
+        pred[k] = v;
+        const cat = diff === 0 ? 0 : Math.floor(Math.log2(Math.abs(diff))) + 1;
+        bits.put(cat, 4);
+        if (cat > 0) bits.put(diff > 0 ? diff : diff + (1 << cat) - 1, cat);
+        bits.put(0, 1); // EOB
+      });
+    }
+    bits.flush();
+    out.push(...bits.bytes);
+  }
+  out.push(0xff, 0xd9);
+  return Buffer.from(out);
+}
+
+test('restart markers, non-interleaved scans and stuffed 0xFF bytes decode exactly (checked against sharp too)', async () => {
+  const w = 40;
+  const h = 24;
+  const blocks = 15;
+  // Values chosen so some DC codes produce 0xFF bytes that need stuffing.
+  const y = Array.from({ length: blocks }, (_, i) => ((i * 37) % 200) - 100);
+  const cb = Array.from({ length: blocks }, (_, i) => ((i * 53) % 120) - 60);
+  const cr = Array.from({ length: blocks }, (_, i) => ((i * 29) % 100) - 50);
+  for (const [ri, separate] of [
+    [2, false],
+    [0, true],
+    [4, true],
+  ] as const) {
+    for (const planes of [[y], [y, cb, cr]]) {
+      const jpg = dcOnlyJpeg(w, h, planes, ri, separate);
+      const img = decodeJpegScaled(jpg, 10, 6);
+      assert.equal(img.width, 10);
+      assert.equal(img.height, 6);
+      const { data: full } = await sharp(jpg).toColourspace('srgb').raw().toBuffer({ resolveWithObject: true });
+      for (let by = 0; by < 3; by++) {
+        for (let bx = 0; bx < 5; bx++) {
+          const b = by * 5 + bx;
+          for (const [cy, cx] of [
+            [0, 0],
+            [1, 1],
+          ] as const) {
+            const o = ((by * 2 + cy) * 10 + bx * 2 + cx) * 3;
+            const f = ((by * 8 + cy * 4) * w + bx * 8 + cx * 4) * 3;
+            if (planes.length === 1) assert.equal(img.data[o], 128 + y[b]!, `grey block ${b} ri ${ri}`);
+            for (let c = 0; c < 3; c++) {
+              assert.ok(Math.abs(img.data[o + c]! - full[f + c]!) <= 1, `block ${b} channel ${c} (ri ${ri}, separate ${separate}): ${img.data[o + c]} vs sharp ${full[f + c]}`);
+            }
+          }
+        }
+      }
+    }
+  }
+  // A restart marker that is missing is damage: hand the file to sharp.
+  const good = dcOnlyJpeg(w, h, [y], 2, false);
+  const at = good.indexOf(Buffer.from([0xff, 0xd0]));
+  const broken = Buffer.concat([good.subarray(0, at), good.subarray(at + 2)]);
+  assert.throws(() => decodeJpegScaled(broken, 10, 6), JpegFallback);
+});
+
+test('Huffman tables: canonical codes in the lookup, combined AC entries carry run, value and length', () => {
+  // Codes: sym 0x00 '00', 0x01 '01', 0x12 '100', 0x03 '101'.
+  const counts = new Uint8Array(16);
+  counts[1] = 2;
+  counts[2] = 2;
+  const t = buildHuffmanTable(counts, Uint8Array.from([0x00, 0x01, 0x12, 0x03]));
+  assert.equal(t.lookup[0b000000000], (2 << 8) | 0x00);
+  assert.equal(t.lookup[0b011111111], (2 << 8) | 0x01);
+  assert.equal(t.lookup[0b100000000], (3 << 8) | 0x12);
+  assert.equal(t.lookup[0b101000000], (3 << 8) | 0x03);
+  assert.equal(t.lookup[0b110000000], 0, 'no code starts 11');
+  const fast = buildFastAc(t);
+  // '01' then magnitude bit '0' -> value -1, run 0, 3 bits.
+  assert.equal(fast[0b0100000000], (-1 << 9) | (0 << 5) | 3);
+  // '100' (run 1, size 2) then '11' -> value 3, 5 bits.
+  assert.equal(fast[0b1001100000], (3 << 9) | (1 << 5) | 5);
+  // '101' (size 3) then '000' -> value -7, 6 bits.
+  assert.equal(fast[0b1010000000], (-7 << 9) | (0 << 5) | 6);
+  assert.equal(fast[0b0000000000], 0, 'end of block takes the slow path');
+});
+
+test('preprocess decode: fast through the worker pool: same bytes as the in-thread decoder; progressive files go to sharp; a bad file is still named', async () => {
+  const root = tmp('jpeg-pool-');
+  const n = 70; // above the pool threshold (64)
+  const files: string[] = [];
+  for (let i = 0; i < n; i++) {
+    const cls = i % 2 ? 'b' : 'a';
+    mkdirSync(join(root, cls), { recursive: true });
+    const f = join(root, cls, `img-${String(i).padStart(3, '0')}.jpg`);
+    await sharp(texture(64, 48, i + 1), { raw: { width: 64, height: 48, channels: 3 } })
+      .jpeg({ quality: 80, progressive: i === 5 })
+      .toFile(f);
+    files.push(f);
+  }
+  const env = (outDir: string) => ({ outDir, dataset: 't', progress: () => {}, log: () => {}, warn: () => {} });
+  const out = tmp('jpeg-pool-out-');
+  const m = await runPreprocess({ adapter: 'folder', root, size: [12, 16], folds: 2, decode: 'fast' }, env(out));
+  assert.equal(m.count, n);
+  const imgs = readNpy(join(out, 'images.npy'));
+  assert.deepEqual(imgs.shape, [n, 12, 16, 3]);
+  const frame = 12 * 16 * 3;
+  const data = imgs.data as Uint8Array;
+  // Rows are sorted by class then name: a/ (even i) then b/ (odd i).
+  const order = [...files].sort();
+  order.forEach((f, row) => {
+    const got = data.subarray(row * frame, (row + 1) * frame);
+    if (f.endsWith('img-005.jpg')) {
+      assert.ok(got.some((v) => v !== 0), 'the progressive file was decoded (by sharp)');
+      return;
+    }
+    const want = new Uint8Array(frame);
+    decodeJpegNearestInto(readFileSync(f), 16, 12, want, 0);
+    assert.deepEqual(got, want, `${f}: pool bytes differ from the in-thread decoder`);
+  });
+  writeFileSync(join(root, 'a', 'zz-broken.jpg'), Buffer.from([0xff, 0xd8, 0xff, 0xe0, 0, 4, 0, 0]));
+  await assert.rejects(runPreprocess({ adapter: 'folder', root, size: 16, folds: 2, decode: 'fast' }, env(tmp('jpeg-pool-bad-'))), (e: Error) => {
+    assert.match(e.message, /zz-broken\.jpg/);
+    return true;
+  });
+});
