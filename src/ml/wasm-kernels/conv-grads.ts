@@ -21,7 +21,7 @@
  * intermediate made here is disposed with `backend.disposeData` before return.
  */
 import type { Tf } from '../backend.ts';
-import { gemm, gemmKernels, packStrided, type GemmKernels } from './gemm.ts';
+import { gemm, gemmKernels, packRowMajor, packStrided, type GemmKernels } from './gemm.ts';
 import { convTaps, filterGradT, packedSize, packFilterTaps, packTransposedTaps, type HeapAccess, type Tap } from './conv-gemm.ts';
 
 /** The subset of tfjs' TensorInfo the kernels use. */
@@ -468,6 +468,21 @@ export function makeConvGradKernels(tf: Tf): { backpropInput: KernelFn; backprop
       if (kg !== null && g.cout >= 8) {
         // dW^T [cout, k] = dy^T x col on the SIMD GEMM (A read in place, col packed
         // straight from x), then one transpose of the (small) filter-sized result.
+        const direct = isPointwise(g) || rows < g.cout;
+        if (direct) {
+          // dW [k, cout] = col^T x dy with A = col^T read in place (x itself for a
+          // pointwise conv; else a patch matrix, smaller than dW here) and B = dy.
+          let col: TensorInfo = x;
+          if (!isPointwise(g)) {
+            col = im2col(backend, x, g, rows, k);
+            temps.push(col);
+          }
+          const out = alloc(backend, [g.kh, g.kw, g.cin, g.cout]);
+          const io = heapAccess(backend, temps);
+          const dyAt = at(backend, dy);
+          gemm(kg, { m: k, n: g.cout, k: rows, a: at(backend, col), sai: 1, sak: k, packB: packRowMajor(kg, dyAt, g.cout, g.cout), c: at(backend, out), ldc: g.cout, accumulate: false }, io.scratch, io.heap);
+          return out;
+        }
         const out = alloc(backend, [g.kh, g.kw, g.cin, g.cout]);
         const outT = alloc(backend, [g.cout, k]);
         temps.push(outT);
