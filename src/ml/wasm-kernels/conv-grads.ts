@@ -468,7 +468,8 @@ export function makeConvGradKernels(tf: Tf): { backpropInput: KernelFn; backprop
       if (kg !== null && g.cout >= 8) {
         // dW^T [cout, k] = dy^T x col on the SIMD GEMM (A read in place, col packed
         // straight from x), then one transpose of the (small) filter-sized result.
-        const direct = isPointwise(g) || rows < g.cout;
+        // Few channels (the RGB stem): a materialised patch matrix beats per-element packing.
+        const direct = isPointwise(g) || rows < g.cout || g.cin % 8 !== 0;
         if (direct) {
           // dW [k, cout] = col^T x dy with A = col^T read in place (x itself for a
           // pointwise conv; else a patch matrix, smaller than dW here) and B = dy.
