@@ -1,7 +1,8 @@
 /**
  * The wasm replacements on BatchNorm's moments path: the ones-free Mean gradient
  * (src/ml/wasm-kernels/mean-grad.ts) and the buffer-sharing same-dtype Cast
- * (layout-kernels.ts) give the cpu backend's values.
+ * (layout-kernels.ts), and the JS MaxPoolGrad (pool-grad.ts), give the cpu
+ * backend's values.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -67,4 +68,29 @@ test('same-dtype Cast shares the buffer safely; real casts still convert', () =>
   assert.deepEqual(Array.from(z.dataSync()), [1, -2, 3]);
   assert.equal(z.dtype, 'int32');
   tf.dispose([y, z]);
+});
+
+test('MaxPoolGrad (3x3 stride 2, valid and same, ties included) equals cpu', async () => {
+  const shape: [number, number, number, number] = [2, 9, 8, 5];
+  // Rounded values: many exact ties inside windows.
+  const xv = values(2 * 9 * 8 * 5, 7).map((v) => Math.round(v * 6) / 6);
+  const wv = values(2 * 9 * 8 * 5, 8);
+  for (const pad of ['valid', 'same'] as const) {
+    const run = (): Tensor[] => {
+      const x = tf.tensor4d(xv, shape);
+      const f = (a: Tensor): Tensor => {
+        const p = tf.maxPool(a as import('@tensorflow/tfjs').Tensor4D, 3, 2, pad);
+        return tf.sum(tf.mul(p, tf.slice(tf.tensor4d(wv, shape), [0, 0, 0, 0], p.shape)));
+      };
+      const g = tf.grad(f)(x);
+      x.dispose();
+      return [g];
+    };
+    const [got] = await on('wasm', run);
+    const [want] = await on('cpu', run);
+    let err = 0;
+    for (let i = 0; i < want!.length; i++) err = Math.max(err, Math.abs(got![i]! - want![i]!));
+    assert.ok(err < 1e-6, `${pad}: max abs error ${err}`);
+  }
+  assert.ok(rt.info.customKernels.includes('MaxPoolGrad'));
 });

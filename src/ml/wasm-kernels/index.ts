@@ -8,6 +8,7 @@
  * - ./batchnorm-grad.ts: a one-pass FusedBatchNorm gradient;
  * - ./gemm.ts + ./conv-gemm.ts: a SIMD GEMM on the wasm heap behind the training-time
  *   convolutions (DAG_WASM_KERNELS_OFF=Gemm falls back to XNNPACK-based paths);
+ * - ./pool-grad.ts: MaxPoolGrad in one streaming pass;
  * - ./adam-kernel.ts: `DagKerasAdam`, one fused pass per variable for ../train/adam.ts.
  * docs/ml-runtime.md has the measurements behind each choice.
  */
@@ -17,11 +18,12 @@ import { makeLayoutKernels } from './layout-kernels.ts';
 import { registerBatchNormGrad } from './batchnorm-grad.ts';
 import { ADAM_KERNEL, registerAdamKernel } from './adam-kernel.ts';
 import { registerMeanGrad } from './mean-grad.ts';
+import { makeMaxPoolGrad } from './pool-grad.ts';
 
 const registered = new WeakSet<object>();
 
 /** Kernels replaced or added on the wasm backend. */
-export const KERNEL_NAMES = ['Conv2DBackpropInput', 'Conv2DBackpropFilter', 'FusedConv2D', 'Tile', 'Sum', 'Mean', 'Identity', 'Cast'] as const;
+export const KERNEL_NAMES = ['Conv2DBackpropInput', 'Conv2DBackpropFilter', 'FusedConv2D', 'Tile', 'Sum', 'Mean', 'Identity', 'Cast', 'MaxPoolGrad'] as const;
 
 /**
  * Registers this project's wasm kernels on `tf`'s kernel registry and returns
@@ -41,6 +43,7 @@ export function registerWasmKernels(tf: Tf): readonly string[] {
   // Build every replacement first: they capture the built-in kernels they fall back on.
   const { backpropInput, backpropFilter, fusedConv2D } = makeConvGradKernels(tf);
   const layout = makeLayoutKernels(tf);
+  const maxPoolGrad = makeMaxPoolGrad(tf);
   const kernels: Record<(typeof KERNEL_NAMES)[number], unknown> = {
     Conv2DBackpropInput: backpropInput,
     Conv2DBackpropFilter: backpropFilter,
@@ -50,6 +53,7 @@ export function registerWasmKernels(tf: Tf): readonly string[] {
     Mean: layout.Mean,
     Identity: layout.Identity,
     Cast: layout.Cast,
+    MaxPoolGrad: maxPoolGrad,
   };
   for (const name of names) {
     // registerKernel refuses to overwrite silently: drop the built-in first.
