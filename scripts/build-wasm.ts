@@ -25,7 +25,7 @@ export function compileEntropyWasm(): Buffer {
   try {
     const out = join(dir, 'entropy.wasm');
     const asc = join(root, 'node_modules/assemblyscript/bin/asc.js');
-    execFileSync(process.execPath, [asc, source, '-O3', '--runtime', 'stub', '--noAssert', '--initialMemory', '1', '-o', out], { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] });
+    execFileSync(process.execPath, [asc, source, '-O3', '--runtime', 'stub', '--noAssert', '--enable', 'simd', '--initialMemory', '1', '-o', out], { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] });
     return readFileSync(out);
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -20,7 +20,7 @@
 import { pilNearestIndex } from '../resize.ts';
 import type { RawImage } from '../types.ts';
 import { buildHuffmanTable, HuffmanTableError, type HuffmanTable } from './huffman.ts';
-import { contributionTable } from './scaled-idct.ts';
+import { contributionTable, type CellLayout } from './scaled-idct.ts';
 import { wasmDecoder, type WasmDecoder } from './wasm-decoder.ts';
 
 /** This file is outside the decoder's scope or damaged: decode it another way. `reason` says which. */
@@ -39,7 +39,7 @@ interface Component {
   blocksX: number;
   blocksY: number;
   /** Contribution table (scaled-idct.ts), built at the first scan that uses the component. */
-  table: Float64Array | undefined;
+  table: { table: Float32Array; layout: CellLayout } | undefined;
 }
 
 interface Frame {
@@ -275,7 +275,7 @@ function decodeScan(
     if (!c || !dc || !ac || !q || td > 3 || ta > 3) throw new JpegFallback(`scan names component ${id} or a table that is not defined`);
     if (!c.table) {
       c.table = contributionTable(q, 8 / c.nx, 8 / c.ny);
-      mem.writeContribution(frame.comps.indexOf(c), c.table, usefulCoefficients(c.table, c.nx * c.ny));
+      mem.writeContribution(frame.comps.indexOf(c), c.table.table, usefulCoefficients(c.table.table, c.table.layout.perK));
     }
     mem.writeHuffman(td, dc);
     mem.writeHuffman(4 + ta, ac);
@@ -296,7 +296,7 @@ function decodeScan(
     const cols = single ? 1 : c.h;
     for (let dy = 0; dy < rows; dy++) {
       for (let dx = 0; dx < cols; dx++) {
-        descs.push([mem.huffmanPtr(dcSlot), mem.huffmanPtr(acSlot), mem.contributionPtr(ci3), mem.usefulPtr(ci3), mem.planePtr(ci3), c.nx, c.ny, c.blocksX * c.nx, rows, cols, dy, dx, ci, mem.fastAcPtr(acSlot)]);
+        descs.push([mem.huffmanPtr(dcSlot), mem.huffmanPtr(acSlot), mem.contributionPtr(ci3), mem.usefulPtr(ci3), mem.planePtr(ci3), c.nx, c.ny, c.blocksX * c.nx, rows, cols, dy, dx, ci, mem.fastAcPtr(acSlot), c.table!.layout.perK, c.table!.layout.rowStride]);
       }
     }
   });
@@ -319,7 +319,7 @@ const SCAN_ERRORS: Record<number, string> = {
 };
 
 /** 1 for each zig-zag index whose contribution to any output cell is nonzero, else 0. */
-function usefulCoefficients(table: Float64Array, nn: number): Uint8Array {
+function usefulCoefficients(table: Float32Array, nn: number): Uint8Array {
   const u = new Uint8Array(64);
   for (let k = 0; k < 64; k++) for (let m = 0; m < nn; m++) if (Math.abs(table[k * nn + m]!) > 1e-9) u[k] = 1;
   return u;

@@ -33,25 +33,43 @@ export function boxedIdctBasis(s: number): Float64Array {
 }
 
 /**
- * Contribution table for one component: for zig-zag index k, entries
- * [k*ny*nx, (k+1)*ny*nx) hold quant[k] * My[i][row(k)] * Mx[j][col(k)] for output cell
- * (i, j), with nx = 8/sx and ny = 8/sy cells per block. `quant` is in zig-zag order, as DQT
- * stores it.
+ * How a block's output cells are laid out for the wasm side's 4-wide vectors: a 2x2 block is
+ * packed (4 floats); any other shape keeps rows of `rowStride` floats (nx rounded up to 4), so
+ * each row is whole vectors. `perK` floats per coefficient.
  */
-export function contributionTable(quant: Uint16Array, sx: number, sy: number): Float64Array {
+export interface CellLayout {
+  nx: number;
+  ny: number;
+  rowStride: number;
+  perK: number;
+}
+
+/** The cell layout for nx x ny cells per block. */
+export function cellLayout(nx: number, ny: number): CellLayout {
+  const rowStride = nx * ny === 4 ? nx : Math.max(4, nx);
+  return { nx, ny, rowStride, perK: rowStride * ny };
+}
+
+/**
+ * Contribution table for one component, float32 in the given layout: for zig-zag index k,
+ * entries [k*perK, (k+1)*perK) hold quant[k] * My[i][row(k)] * Mx[j][col(k)] for output cell
+ * (i, j) at i*rowStride + j (padding 0), with nx = 8/sx and ny = 8/sy cells per block.
+ * `quant` is in zig-zag order, as DQT stores it. float32 is plenty: a cell sums at most 64
+ * terms below 2^16, so its error stays far below the 0.5 that rounding to a byte tolerates.
+ */
+export function contributionTable(quant: Uint16Array, sx: number, sy: number): { table: Float32Array; layout: CellLayout } {
   const mx = boxedIdctBasis(sx);
   const my = boxedIdctBasis(sy);
-  const nx = 8 / sx;
-  const ny = 8 / sy;
-  const t = new Float64Array(64 * nx * ny);
+  const layout = cellLayout(8 / sx, 8 / sy);
+  const t = new Float32Array(64 * layout.perK);
   for (let k = 0; k < 64; k++) {
     const nat = ZIGZAG_TO_NATURAL[k]!;
     const r = nat >> 3;
     const c = nat & 7;
     const q = quant[k]!;
-    for (let i = 0; i < ny; i++) {
-      for (let j = 0; j < nx; j++) t[k * nx * ny + i * nx + j] = q * my[i * 8 + r]! * mx[j * 8 + c]!;
+    for (let i = 0; i < layout.ny; i++) {
+      for (let j = 0; j < layout.nx; j++) t[k * layout.perK + i * layout.rowStride + j] = q * my[i * 8 + r]! * mx[j * 8 + c]!;
     }
   }
-  return t;
+  return { table: t, layout };
 }

@@ -19,17 +19,21 @@ const HUFF = 64;
 const FAST_AC = HUFF + 8 * TABLE_BYTES;
 const FAST_AC_BYTES = 4 << FAST_AC_BITS;
 const DESCS = FAST_AC + 4 * FAST_AC_BYTES;
-const DESC_FIELDS = 14;
+const DESC_FIELDS = 16;
 const PREDS = DESCS + 10 * DESC_FIELDS * 4;
-const CELLS = align8(PREDS + 16);
-/** Room for one component's contribution table at the largest per-block output (8x8 cells). */
-const CONTRIB_BYTES = 64 * 64 * 8;
-const CONTRIB = align8(CELLS + 64 * 8);
+const CELLS = align16(PREDS + 16);
+/** Room for one component's contribution table at the largest per-block output (8x8 f32 cells). */
+const CONTRIB_BYTES = 64 * 64 * 4;
+const CONTRIB = align16(CELLS + 64 * 4);
 const USEFUL = CONTRIB + 3 * CONTRIB_BYTES;
 const PLANES = align8(USEFUL + 3 * 64);
 
 function align8(n: number): number {
   return (n + 7) & ~7;
+}
+
+function align16(n: number): number {
+  return (n + 15) & ~15;
 }
 
 /** A wasm instance plus the layout of the image being decoded. */
@@ -101,9 +105,9 @@ export class WasmDecoder {
   }
 
   /** Copy component `ci`'s contribution table and useful flags in. */
-  writeContribution(ci: number, table: Float64Array, useful: Uint8Array): void {
+  writeContribution(ci: number, table: Float32Array, useful: Uint8Array): void {
     const buf = this.x.memory.buffer;
-    new Float64Array(buf, this.contributionPtr(ci), table.length).set(table);
+    new Float32Array(buf, this.contributionPtr(ci), table.length).set(table);
     new Uint8Array(buf, this.usefulPtr(ci), 64).set(useful);
   }
 

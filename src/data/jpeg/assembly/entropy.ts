@@ -7,17 +7,18 @@
 // Memory layouts (all little-endian, offsets in bytes):
 //   Huffman table (TABLE_BYTES): lookup u16[512] | maxCode i32[18] | valOffset i32[18] | values u8[256]
 //   Block descriptor (DESC_BYTES, one per block of an MCU), i32 fields:
-//     0 dc table ptr, 1 ac table ptr, 2 contribution table ptr (f64[64*nn]), 3 useful ptr (u8[64]),
+//     0 dc table ptr, 1 ac table ptr, 2 contribution table ptr (f32[64*nn], 16-byte aligned), 3 useful ptr (u8[64]),
 //     4 plane ptr (u8), 5 nx, 6 ny, 7 plane stride, 8 row multiplier, 9 col multiplier,
 //     10 dy, 11 dx, 12 component index within the scan, 13 combined AC table ptr (i32[1024],
-//     entries (value << 9) | (run << 5) | bits, 0 = take the slow path)
+//     entries (value << 9) | (run << 5) | bits, 0 = take the slow path), 14 floats per
+//     coefficient in the contribution table (4 = packed 2x2 cells), 15 cell row stride (floats)
 
 const LOOKUP_BITS: i32 = 9;
 const LOOKUP_MASK: u32 = 511;
 const MAXCODE: i32 = 1024;
 const VALOFFSET: i32 = 1024 + 72;
 const VALUES: i32 = 1024 + 144;
-const DESC_BYTES: i32 = 56;
+const DESC_BYTES: i32 = 64;
 const FAST_BITS: i32 = 10;
 const FAST_MASK: u32 = 1023;
 
@@ -29,11 +30,12 @@ function clamp255(v: i32): i32 {
   return select<i32>(v, 255, v < 255);
 }
 
-// Store a cell value: level shift +128, round half up, clamp.
+// Four cells to bytes: level shift +128, round half up, clamp to 0..255 (lane-wise).
 // @ts-ignore: decorator
 @inline
-function put(ptr: i32, x: f64): void {
-  store<u8>(ptr, clamp255(<i32>floor(x + 128.5)));
+function bytes4(x: v128): v128 {
+  const r = i32x4.trunc_sat_f32x4_s(f32x4.floor(f32x4.add(x, f32x4.splat(128.5))));
+  return i32x4.min_s(i32x4.max_s(r, i32x4.splat(0)), i32x4.splat(255));
 }
 
 /**
@@ -73,13 +75,11 @@ export function decodeScan(start: i32, end: i32, descs: i32, blocks: i32, perLin
       const nx = load<i32>(d, 20);
       const ny = load<i32>(d, 24);
       const fastAc = load<i32>(d, 52);
-      const nn = nx * ny;
-      // 2x2 cells per block (luma at 1/4, the common case) live in locals.
-      const four = nn == 4;
-      let q0: f64 = 0;
-      let q1: f64 = 0;
-      let q2: f64 = 0;
-      let q3: f64 = 0;
+      const nn = load<i32>(d, 56);
+      const rowStride = load<i32>(d, 60);
+      // 2x2 cells per block (luma at 1/4, the common case) live in one vector.
+      const four = nx == 2 && ny == 2;
+      let q = f32x4.splat(0);
 
       // k = 0 is the DC coefficient (its own table, a difference to the predictor), 1..63 AC.
       let k = 0;
@@ -116,14 +116,14 @@ export function decodeScan(start: i32, end: i32, descs: i32, blocks: i32, perLin
             }
           }
         }
-        let v: f64;
+        let v: f32;
         const fe = k == 0 ? 0 : load<i32>(fastAc + (<i32>(<u32>(acc >> <u64>(cnt - FAST_BITS)) & FAST_MASK) << 2));
         if (fe != 0) {
           // Code and magnitude in one read (huffman.ts buildFastAc).
           cnt -= fe & 31;
           k += (fe >> 5) & 15;
           if (k > 63) return -4;
-          v = <f64>(fe >> 9);
+          v = <f32>(fe >> 9);
         } else {
           const t = k == 0 ? dcT : acT;
           let sym = 0;
@@ -165,21 +165,20 @@ export function decodeScan(start: i32, end: i32, descs: i32, blocks: i32, perLin
             x += load<i32>(pp);
             store<i32>(pp, x);
           }
-          v = <f64>x;
+          v = <f32>x;
         }
-        const base = table + ((k * nn) << 3);
+        // Add this coefficient's share to the block's cells, four at a time (f32x4).
+        const base = table + ((k * nn) << 2);
+        const vv = f32x4.splat(v);
         if (four) {
           // No branch on `useful` here: zero entries cost less than a mispredicted jump.
-          q0 += v * load<f64>(base);
-          q1 += v * load<f64>(base, 8);
-          q2 += v * load<f64>(base, 16);
-          q3 += v * load<f64>(base, 24);
+          q = f32x4.add(q, f32x4.mul(vv, v128.load(base)));
         } else if (k == 0) {
-          for (let m = 0; m < nn; m++) store<f64>(cells + (m << 3), v * load<f64>(base + (m << 3)));
+          for (let m = 0; m < nn; m += 4) v128.store(cells + (m << 2), f32x4.mul(vv, v128.load(base + (m << 2))));
         } else if (load<u8>(useful + k) != 0) {
-          for (let m = 0; m < nn; m++) {
-            const c = cells + (m << 3);
-            store<f64>(c, load<f64>(c) + v * load<f64>(base + (m << 3)));
+          for (let m = 0; m < nn; m += 4) {
+            const c = cells + (m << 2);
+            v128.store(c, f32x4.add(v128.load(c), f32x4.mul(vv, v128.load(base + (m << 2)))));
           }
         }
         k++;
@@ -189,13 +188,23 @@ export function decodeScan(start: i32, end: i32, descs: i32, blocks: i32, perLin
       const bCol = mCol * load<i32>(d, 36) + load<i32>(d, 44);
       let o = load<i32>(d, 16) + bRow * ny * stride + bCol * nx;
       if (four) {
-        put(o, q0);
-        put(o + 1, q1);
-        put(o + stride, q2);
-        put(o + stride + 1, q3);
+        const r = bytes4(q);
+        store<u8>(o, <u8>i32x4.extract_lane(r, 0));
+        store<u8>(o + 1, <u8>i32x4.extract_lane(r, 1));
+        store<u8>(o + stride, <u8>i32x4.extract_lane(r, 2));
+        store<u8>(o + stride + 1, <u8>i32x4.extract_lane(r, 3));
       } else {
-        for (let i = 0, m = 0; i < ny; i++, o += stride) {
-          for (let j = 0; j < nx; j++, m++) put(o + j, load<f64>(cells + (m << 3)));
+        // Rows of `rowStride` floats (whole vectors); only the first nx lanes of a row are cells.
+        for (let i = 0; i < ny; i++, o += stride) {
+          for (let j = 0; j < nx; j += 4) {
+            const r = bytes4(v128.load(cells + ((i * rowStride + j) << 2)));
+            store<u8>(o + j, <u8>i32x4.extract_lane(r, 0));
+            if (nx - j > 1) store<u8>(o + j + 1, <u8>i32x4.extract_lane(r, 1));
+            if (nx - j > 2) {
+              store<u8>(o + j + 2, <u8>i32x4.extract_lane(r, 2));
+              store<u8>(o + j + 3, <u8>i32x4.extract_lane(r, 3));
+            }
+          }
         }
       }
     }
