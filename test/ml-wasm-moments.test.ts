@@ -94,3 +94,32 @@ test('MaxPoolGrad (3x3 stride 2, valid and same, ties included) equals cpu', asy
   }
   assert.ok(rt.info.customKernels.includes('MaxPoolGrad'));
 });
+
+test('FusedBatchNorm gradient on the SIMD path (channels % 4 == 0, several row blocks) equals cpu', async () => {
+  const shape: [number, number, number, number] = [3, 5, 7, 12];
+  const n = 3 * 5 * 7 * 12;
+  const xv = values(n, 21);
+  const pv = values(48, 22);
+  const run = (): Tensor[] => {
+    const x = tf.tensor4d(xv, shape);
+    const mean = tf.tensor1d(pv.slice(0, 12));
+    const variance = tf.tensor1d(pv.slice(12, 24).map((v) => v + 1));
+    const offset = tf.tensor1d(pv.slice(24, 36));
+    const scale = tf.tensor1d(pv.slice(36, 48));
+    const f = (a: Tensor, m: Tensor, v: Tensor, o: Tensor, s: Tensor): Tensor => tf.batchNorm(a as import('@tensorflow/tfjs').Tensor4D, m, v, o, s, 1e-3).square().sum();
+    const g = tf.grads(f)([x, mean, variance, offset, scale]);
+    tf.dispose([x, mean, variance, offset, scale]);
+    return g;
+  };
+  const got = await on('wasm', run);
+  const want = await on('cpu', run);
+  got.forEach((g, i) => {
+    let num = 0;
+    let den = 0;
+    for (let j = 0; j < g.length; j++) {
+      num = Math.max(num, Math.abs(g[j]! - want[i]![j]!));
+      den = Math.max(den, Math.abs(want[i]![j]!));
+    }
+    assert.ok(num / den < 1e-4, `gradient #${i}: relative error ${num / den}`);
+  });
+});

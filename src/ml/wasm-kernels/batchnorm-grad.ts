@@ -5,7 +5,9 @@
  * ops, a Tile and four reductions per BatchNorm layer; ResNet50 has 53 of them, so
  * in a wasm training step that costs seconds of memory traffic. Here the gradient
  * of every input (x, mean, variance, scale, offset) comes from one kernel making
- * two passes: per-channel sums of dy and dy*(x-mean), then dx = dy*scale/sqrt(var+eps).
+ * two passes: per-channel sums of dy and dy*(x-mean), then dx = dy*scale/sqrt(var+eps)
+ * (both passes in ./gemm.ts's SIMD module when the channel count is a multiple of 4:
+ * float32 lanes over blocks of 32 rows, float64 across blocks).
  *
  * The gradient registry is global, so the replacement delegates to tfjs' own
  * gradient whenever the active backend is not wasm or the shapes are not the
@@ -13,6 +15,10 @@
  */
 import type { Tf } from '../backend.ts';
 import type { WasmBackendLike } from './conv-grads.ts';
+import { gemmKernels } from './gemm.ts';
+
+/** Rows per SIMD partial sum: float32 lanes over a short block, float64 across blocks. */
+const SUM_BLOCK = 32;
 
 interface TensorInfo {
   dataId: object;
@@ -52,6 +58,10 @@ function batchNormGradKernel(args: { inputs: Record<string, TensorInfo>; backend
     backend.makeOutput([...x.shape], 'float32'),
     ...[0, 1, 2, 3].map(() => backend.makeOutput([...mean.shape], 'float32')),
   ] as [TensorInfo, TensorInfo, TensorInfo, TensorInfo, TensorInfo];
+  const memory = backend.wasm?.asm?.memory;
+  const kern = cols % 4 === 0 && x.shape.every((d) => d > 0) && memory instanceof WebAssembly.Memory ? gemmKernels(memory) : null;
+  // Scratch for the SIMD path: block sums s1, s2 and the per-channel gain (3 x cols).
+  const scratch = kern === null ? null : backend.makeOutput([3 * cols], 'float32');
   // Views only after every allocation (the heap may grow and detach older views).
   const dyv = backend.typedArrayFromHeap(dy);
   const xv = backend.typedArrayFromHeap(x);
@@ -62,15 +72,34 @@ function batchNormGradKernel(args: { inputs: Record<string, TensorInfo>; backend
   const sumDy = new Float64Array(cols);
   const sumDyXc = new Float64Array(cols);
   const rows = xv.length / cols;
-  for (let r = 0; r < rows; r++) {
-    const o = r * cols;
-    for (let c = 0; c < cols; c++) {
-      const d = dyv[o + c]!;
-      sumDy[c] = sumDy[c]! + d;
-      sumDyXc[c] = sumDyXc[c]! + d * (xv[o + c]! - mv[c]!);
+  const sc = scratch === null ? null : backend.typedArrayFromHeap(scratch);
+  if (kern !== null && sc !== null) {
+    const dyB = dyv.byteOffset;
+    const xB = xv.byteOffset;
+    const mB = mv.byteOffset;
+    const s1 = sc.subarray(0, cols);
+    const s2 = sc.subarray(cols, 2 * cols);
+    for (let r0 = 0; r0 < rows; r0 += SUM_BLOCK) {
+      const n = Math.min(SUM_BLOCK, rows - r0);
+      s1.fill(0);
+      s2.fill(0);
+      kern.bnSums(dyB + r0 * cols * 4, xB + r0 * cols * 4, mB, s1.byteOffset, s2.byteOffset, n, cols * 4);
+      for (let c = 0; c < cols; c++) {
+        sumDy[c] = sumDy[c]! + s1[c]!;
+        sumDyXc[c] = sumDyXc[c]! + s2[c]!;
+      }
+    }
+  } else {
+    for (let r = 0; r < rows; r++) {
+      const o = r * cols;
+      for (let c = 0; c < cols; c++) {
+        const d = dyv[o + c]!;
+        sumDy[c] = sumDy[c]! + d;
+        sumDyXc[c] = sumDyXc[c]! + d * (xv[o + c]! - mv[c]!);
+      }
     }
   }
-  const gain = new Float32Array(cols);
+  const gain = sc === null ? new Float32Array(cols) : sc.subarray(2 * cols, 3 * cols);
   for (let c = 0; c < cols; c++) {
     const inv = 1 / Math.sqrt(vv[c]! + eps);
     const s = sv === null ? 1 : sv[c]!;
@@ -79,6 +108,11 @@ function batchNormGradKernel(args: { inputs: Record<string, TensorInfo>; backend
     dvar[c] = -0.5 * inv * inv * inv * s * sumDyXc[c]!;
     dscale[c] = inv * sumDyXc[c]!;
     doffset[c] = sumDy[c]!;
+  }
+  if (kern !== null && scratch !== null) {
+    kern.scaleCols(dyv.byteOffset, gain.byteOffset, dx.byteOffset, rows, cols * 4);
+    backend.disposeData(scratch.dataId);
+    return outs;
   }
   for (let r = 0; r < rows; r++) {
     const o = r * cols;

@@ -58,6 +58,7 @@ const op = {
   set: 0x21,
   tee: 0x22,
   i32Const: 0x41,
+  i32LtU: 0x49,
   i32Add: 0x6a,
   i32Sub: 0x6b,
   i32Mul: 0x6c,
@@ -166,7 +167,42 @@ function adamBody(): number[] {
   return [...vec([[9, V128]]), ...code];
 }
 
-/** The module binary: imports memory `e.m`, exports t1..t{MR}, p8 and adam. */
+/**
+ * Body of bnSums(dy, x, mean, s1, s2, rows, rowBytes): for `rows` rows of `rowBytes`
+ * bytes (channels-last, a multiple of 16), s1[c] += dy[r, c] and
+ * s2[c] += dy[r, c] * (x[r, c] - mean[c]) in float32 lanes (the caller keeps row
+ * blocks short and carries the totals in float64).
+ */
+function bnSumsBody(): number[] {
+  const [pDy, pX, pMean, pS1, pS2, pRows, pRow] = [0, 1, 2, 3, 4, 5, 6];
+  const off = 7;
+  const [d, xc] = [8, 9];
+  const at = (base: number): number[] => [...get(base), ...get(off), op.i32Add];
+  const code: number[] = [op.loop, 0x40, op.i32Const, 0, ...set(off), op.loop, 0x40];
+  code.push(...at(pDy), ...simd(simdOp.load, 2, 0), ...set(d));
+  code.push(...at(pX), ...simd(simdOp.load, 2, 0), ...at(pMean), ...simd(simdOp.load, 2, 0), ...simd(simdOp.f32x4Sub), ...set(xc));
+  code.push(...at(pS1), ...at(pS1), ...simd(simdOp.load, 2, 0), ...get(d), ...simd(simdOp.f32x4Add), ...simd(simdOp.store, 2, 0));
+  code.push(...at(pS2), ...at(pS2), ...simd(simdOp.load, 2, 0), ...get(d), ...get(xc), ...simd(simdOp.f32x4Mul), ...simd(simdOp.f32x4Add), ...simd(simdOp.store, 2, 0));
+  code.push(...get(off), op.i32Const, 16, op.i32Add, op.tee, ...uleb(off), ...get(pRow), op.i32LtU, op.brIf, 0, op.end);
+  for (const ptr of [pDy, pX]) code.push(...get(ptr), ...get(pRow), op.i32Add, ...set(ptr));
+  code.push(...get(pRows), op.i32Const, 1, op.i32Sub, op.tee, ...uleb(pRows), op.brIf, 0, op.end, op.end);
+  return [...vec([[1, I32], [2, V128]]), ...code];
+}
+
+/** Body of scaleCols(src, gain, dst, rows, rowBytes): dst[r, c] = src[r, c] * gain[c]. */
+function scaleColsBody(): number[] {
+  const [pSrc, pGain, pDst, pRows, pRow] = [0, 1, 2, 3, 4];
+  const off = 5;
+  const at = (base: number): number[] => [...get(base), ...get(off), op.i32Add];
+  const code: number[] = [op.loop, 0x40, op.i32Const, 0, ...set(off), op.loop, 0x40];
+  code.push(...at(pDst), ...at(pSrc), ...simd(simdOp.load, 2, 0), ...at(pGain), ...simd(simdOp.load, 2, 0), ...simd(simdOp.f32x4Mul), ...simd(simdOp.store, 2, 0));
+  code.push(...get(off), op.i32Const, 16, op.i32Add, op.tee, ...uleb(off), ...get(pRow), op.i32LtU, op.brIf, 0, op.end);
+  for (const ptr of [pSrc, pDst]) code.push(...get(ptr), ...get(pRow), op.i32Add, ...set(ptr));
+  code.push(...get(pRows), op.i32Const, 1, op.i32Sub, op.tee, ...uleb(pRows), op.brIf, 0, op.end, op.end);
+  return [...vec([[1, I32]]), ...code];
+}
+
+/** The module binary: imports memory `e.m`, exports t1..t{MR}, p8, adam, bnSums and scaleCols. */
 export function gemmModuleBytes(): Uint8Array<ArrayBuffer> {
   const tileType = [0x60, ...vec(new Array<number[]>(8).fill([I32])), 0x00];
   const packType = [0x60, ...vec(new Array<number[]>(4).fill([I32])), 0x00];
@@ -175,9 +211,13 @@ export function gemmModuleBytes(): Uint8Array<ArrayBuffer> {
   funcs.push({ name: 'p8', type: 1, body: packBody() });
   const adamType = [0x60, ...vec([...new Array<number[]>(8).fill([I32]), ...new Array<number[]>(6).fill([F32])]), 0x00];
   funcs.push({ name: 'adam', type: 2, body: adamBody() });
+  const bnType = [0x60, ...vec(new Array<number[]>(7).fill([I32])), 0x00];
+  const scaleType = [0x60, ...vec(new Array<number[]>(5).fill([I32])), 0x00];
+  funcs.push({ name: 'bnSums', type: 3, body: bnSumsBody() });
+  funcs.push({ name: 'scaleCols', type: 4, body: scaleColsBody() });
   return new Uint8Array([
     0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
-    ...section(1, vec([tileType, packType, adamType])),
+    ...section(1, vec([tileType, packType, adamType, bnType, scaleType])),
     ...section(2, vec([[...str('e'), ...str('m'), 0x02, 0x00, 1]])),
     ...section(3, vec(funcs.map((f) => [f.type]))),
     ...section(7, vec(funcs.map((f, i) => [...str(f.name), 0x00, i]))),
@@ -192,6 +232,10 @@ export interface GemmKernels {
   /** tiles[mr] computes an mr x 8 tile (index 0 unused). */
   readonly tiles: readonly TileFn[];
   readonly pack8: (src: number, ld: number, dst: number, kc: number) => void;
+  /** Per-channel sums of dy and dy*(x-mean) over rows (see bnSumsBody; byte addresses). */
+  readonly bnSums: (dy: number, x: number, mean: number, s1: number, s2: number, rows: number, rowBytes: number) => void;
+  /** dst = src * gain per channel (byte addresses). */
+  readonly scaleCols: (src: number, gain: number, dst: number, rows: number, rowBytes: number) => void;
   /** Keras Adam over n4 groups of 4 floats (byte addresses; see adamBody). */
   readonly adam: (g: number, m: number, v: number, x: number, mo: number, vo: number, xo: number, n4: number, b1: number, ob1: number, b2: number, ob2: number, lrT: number, eps: number) => void;
 }
@@ -209,7 +253,10 @@ export function gemmKernels(memory: WebAssembly.Memory): GemmKernels | null {
       const inst = new WebAssembly.Instance(new WebAssembly.Module(bytes), { e: { m: memory } });
       const tiles: TileFn[] = [() => undefined];
       for (let mr = 1; mr <= MR; mr++) tiles.push(inst.exports[`t${mr}`] as TileFn);
-      made = { tiles, pack8: inst.exports['p8'] as GemmKernels['pack8'], adam: inst.exports['adam'] as GemmKernels['adam'] };
+      made = { tiles, pack8: inst.exports['p8'] as GemmKernels['pack8'], adam: inst.exports['adam'] as GemmKernels['adam'],
+        bnSums: inst.exports['bnSums'] as GemmKernels['bnSums'],
+        scaleCols: inst.exports['scaleCols'] as GemmKernels['scaleCols'],
+      };
     }
   } catch {
     made = null;
