@@ -514,9 +514,14 @@ async function cmdGc(argv: string[]): Promise<number> {
     const idx = l.cache.readIndex(id);
     if (idx) keepKeys.add(idx.key);
   }
-  for (const e of l.keys.analyze(keepIds).values()) if (e.state === 'cached' || e.state === 'run') keepKeys.add(e.key);
+  // Instances whose key cannot be computed yet (an upstream must run first) keep their work dirs.
+  const pendingIds = new Set<string>();
+  for (const [id, e] of l.keys.analyze(keepIds)) {
+    if (e.state === 'cached' || e.state === 'run') keepKeys.add(e.key);
+    else pendingIds.add(id);
+  }
   if (values['keep-all-versions']) for (const r of l.cache.allRecords()) if (keepIds.has(r.id)) keepKeys.add(r.key);
-  const res = l.cache.gc(keepKeys, keepIds, { dryRun: values['dry-run'] ?? false });
+  const res = l.cache.gc(keepKeys, keepIds, { dryRun: values['dry-run'] ?? false, pendingIds });
   out(
     `${values['dry-run'] ? 'would remove' : 'removed'} ${res.removedObjects} objects, ${res.removedRecords} run records, ${res.removedOther} other entries: ${formatBytes(res.bytes)} ${values['dry-run'] ? 'reclaimable' : 'reclaimed'}`,
   );

@@ -4,7 +4,8 @@
  * current pipeline no longer references and keeps the rest usable.
  */
 import assert from 'node:assert/strict';
-import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import { Project } from './fixtures/kinds/_rig.ts';
 
@@ -55,4 +56,45 @@ test('corrupted objects are detected by verify and by the next run; gc reclaims 
   assert.deepEqual(p.takeInvocations(), []);
   r = await p.run(['verify']);
   assert.equal(r.code, 0, r.stdout);
+});
+
+test('gc keeps the work dir (resume state) of an instance whose key waits on an upstream re-run, and drops stale ones', async () => {
+  const p = new Project(`stages:
+  a:
+    uses: echo
+    params: { output: one }
+  b:
+    uses: echo
+    needs: [a]
+    params: { output: two, fail: true }
+`);
+  let r = await p.run(['run', '--reporter', 'plain']);
+  assert.equal(r.code, 1, 'b fails');
+  const workRoot = join(p.dir, 'cache', 'work');
+  const dirs = readdirSync(workRoot);
+  assert.equal(dirs.length, 1, 'the failed instance left its work dir');
+  const owned = join(workRoot, dirs[0]!);
+  assert.deepEqual(JSON.parse(readFileSync(join(owned, '.dag-owner.json'), 'utf8')), { id: 'b' });
+  // a changes: b's key is unknown until a re-runs, and a may well reproduce its output.
+  p.write(`stages:
+  a:
+    uses: echo
+    params: { output: one, salt: 2 }
+  b:
+    uses: echo
+    needs: [a]
+    params: { output: two, fail: true }
+`);
+  r = await p.run(['gc']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.ok(existsSync(owned), 'gc kept the work dir of b (pending)');
+  // b leaves the pipeline: its work dir is garbage now.
+  p.write(`stages:
+  a:
+    uses: echo
+    params: { output: one, salt: 2 }
+`);
+  r = await p.run(['gc']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.ok(!existsSync(owned), 'gc removed the work dir of a dropped instance');
 });

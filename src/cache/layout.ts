@@ -50,6 +50,11 @@ export class CacheLayout {
   failedPath(id: string): string { return join(this.failed, `${sha256Hex(id).slice(0, 32)}.json`); }
   lockPath(key: CacheKey): string { return join(this.locks, `${key}.lock`); }
   workDir(key: CacheKey): string { return join(this.work, key); }
+  /**
+   * Marker naming the instance that owns a work dir (`{"id": ...}`), so gc can keep the
+   * resume state of an instance whose key cannot be computed yet (an upstream must re-run).
+   */
+  workOwnerFile(key: string): string { return join(this.work, key, '.dag-owner.json'); }
 
   /** True when the directory already holds a cache (used by read-only commands). */
   exists(): boolean { return existsSync(this.versionFile); }

@@ -300,9 +300,11 @@ export class LocalCache {
 
   /**
    * Delete every record not in `keepKeys`, index/failed entries of ids not in `keepIds`,
-   * work dirs of keys not kept, and objects no kept record references.
+   * work dirs of keys not kept (except those owned by an id in `pendingIds`: instances
+   * whose key is not known yet because an upstream must run first, so their resume state
+   * may still be theirs), and objects no kept record references.
    */
-  gc(keepKeys: Set<string>, keepIds: Set<string>, opts: { dryRun: boolean }): GcResult {
+  gc(keepKeys: Set<string>, keepIds: Set<string>, opts: { dryRun: boolean; pendingIds?: Set<string> }): GcResult {
     const res: GcResult = { removedObjects: 0, removedRecords: 0, removedOther: 0, bytes: 0 };
     const rm = (file: string, size: number): void => {
       res.bytes += size;
@@ -339,7 +341,9 @@ export class LocalCache {
     let work: string[] = [];
     try { work = readdirSync(this.layout.work); } catch { /* none */ }
     for (const n of work) {
-      if (!keepKeys.has(n)) {
+      const owner = readJsonIfExists<{ id?: unknown }>(this.layout.workOwnerFile(n))?.id;
+      const pending = typeof owner === 'string' && (opts.pendingIds?.has(owner) ?? false);
+      if (!keepKeys.has(n) && !pending) {
         res.removedOther++;
         rm(join(this.layout.work, n), dirSize(join(this.layout.work, n)));
       }

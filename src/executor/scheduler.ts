@@ -4,7 +4,7 @@
  * ones without forking anything, runs the rest in worker processes bounded by the CPU
  * and GPU pools, publishes outputs, and emits events. It never prints.
  */
-import { mkdirSync, rmSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { pathToFileURL } from 'node:url';
 import type { DeviceAssignment, UpstreamInput } from './contract.ts';
@@ -240,6 +240,7 @@ export async function runPlan(opts: RunOptions): Promise<RunResult> {
     const workDir = cache.layout.workDir(key);
     mkdirSync(outDir, { recursive: true });
     mkdirSync(workDir, { recursive: true });
+    writeFileSync(cache.layout.workOwnerFile(key), JSON.stringify({ id: inst.id }) + '\n');
     const inputs: UpstreamInput[] = inst.deps.map((d) => {
       const rec = upstream.get(d)!;
       const up = plan.instances.get(d)!;
