@@ -1,7 +1,8 @@
 /**
- * Preprocessing throughput: the preprocess stage (folder adapter, decode with sharp, resize,
- * arrays written) with `decode: exact` (PIL-exact nearest) and `decode: fast` (JPEG
- * shrink-on-load) on N generated 1024x1024 JPEGs resized to 224, interleaved with Pillow's
+ * Preprocessing throughput: the whole preprocess stage (folder adapter, decode, resize,
+ * arrays and thumbnails written) with `decode: exact` (sharp full decode, PIL-exact nearest)
+ * and `decode: fast` (our DCT-domain scaled JPEG decoder on one worker thread per core) on N
+ * generated 1024x1024 JPEGs resized to 224, interleaved with Pillow's
  * open/convert/resize(NEAREST) on the same files (bench/preprocess_pillow.py, run with
  * /usr/bin/python3 or $PYTHON; skipped with a message when PIL is missing) and Pillow with
  * `draft` (its own DCT scaling, the fair partner of fast). Prints medians over rounds, ratios

@@ -12,7 +12,7 @@ import { test } from 'node:test';
 import sharp from 'sharp';
 import { readNpy } from '../src/data/npy.ts';
 import { runPreprocess } from '../src/data/preprocess.ts';
-import { resizeNearestInto } from '../src/data/resize.ts';
+import { resizeInto, resizeNearestInto } from '../src/data/resize.ts';
 import { buildFastAc, buildHuffmanTable } from '../src/data/jpeg/huffman.ts';
 import { decodeJpegNearestInto, decodeJpegScaled, JpegFallback, jpegScaleFor } from '../src/data/jpeg/decode-scaled.ts';
 
@@ -330,6 +330,13 @@ test('preprocess decode: fast through the worker pool: same bytes as the in-thre
     decodeJpegNearestInto(readFileSync(f), 16, 12, want, 0);
     assert.deepEqual(got, want, `${f}: pool bytes differ from the in-thread decoder`);
   });
+  // Other resize methods: the pool hands back the scaled image and the stage resizes it.
+  const outB = tmp('jpeg-pool-bilinear-');
+  await runPreprocess({ adapter: 'folder', root, size: [12, 16], folds: 2, decode: 'fast', resize: 'bilinear' }, env(outB));
+  const bil = readNpy(join(outB, 'images.npy')).data as Uint8Array;
+  const row0 = new Uint8Array(frame);
+  await resizeInto(decodeJpegScaled(readFileSync(order[0]!), 16, 12), 12, 16, 'bilinear', row0, 0);
+  assert.deepEqual(bil.subarray(0, frame), row0, 'bilinear through the pool = scaled decode + resizeInto');
   writeFileSync(join(root, 'a', 'zz-broken.jpg'), Buffer.from([0xff, 0xd8, 0xff, 0xe0, 0, 4, 0, 0]));
   await assert.rejects(runPreprocess({ adapter: 'folder', root, size: 16, folds: 2, decode: 'fast' }, env(tmp('jpeg-pool-bad-'))), (e: Error) => {
     assert.match(e.message, /zz-broken\.jpg/);
