@@ -123,3 +123,19 @@ test('FusedBatchNorm gradient on the SIMD path (channels % 4 == 0, several row b
     assert.ok(num / den < 1e-4, `gradient #${i}: relative error ${num / den}`);
   });
 });
+
+test('leading-axis Sum / Mean on the SIMD path (channels % 4 == 0, several row blocks) equal cpu', async () => {
+  const xv = values(3 * 5 * 7 * 12, 31);
+  const run = (): Tensor[] => {
+    const x = tf.tensor4d(xv, [3, 5, 7, 12]);
+    const out = [tf.sum(x, [0, 1, 2]), tf.mean(x, [0, 1, 2], true), tf.sum(x, [0, 1])];
+    x.dispose();
+    return out;
+  };
+  const got = await on('wasm', run);
+  const want = await on('cpu', run);
+  got.forEach((g, i) => {
+    assert.equal(g.length, want[i]!.length);
+    for (let j = 0; j < g.length; j++) assert.ok(Math.abs(g[j]! - want[i]![j]!) < 1e-5, `#${i}[${j}]: ${g[j]} vs ${want[i]![j]}`);
+  });
+});

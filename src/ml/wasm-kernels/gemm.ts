@@ -189,6 +189,19 @@ function bnSumsBody(): number[] {
   return [...vec([[1, I32], [2, V128]]), ...code];
 }
 
+/** Body of colSums(src, s, rows, rowBytes): s[c] += src[r, c] over the rows (float32 lanes). */
+function colSumsBody(): number[] {
+  const [pSrc, pS, pRows, pRow] = [0, 1, 2, 3];
+  const off = 4;
+  const at = (base: number): number[] => [...get(base), ...get(off), op.i32Add];
+  const code: number[] = [op.loop, 0x40, op.i32Const, 0, ...set(off), op.loop, 0x40];
+  code.push(...at(pS), ...at(pS), ...simd(simdOp.load, 2, 0), ...at(pSrc), ...simd(simdOp.load, 2, 0), ...simd(simdOp.f32x4Add), ...simd(simdOp.store, 2, 0));
+  code.push(...get(off), op.i32Const, 16, op.i32Add, op.tee, ...uleb(off), ...get(pRow), op.i32LtU, op.brIf, 0, op.end);
+  code.push(...get(pSrc), ...get(pRow), op.i32Add, ...set(pSrc));
+  code.push(...get(pRows), op.i32Const, 1, op.i32Sub, op.tee, ...uleb(pRows), op.brIf, 0, op.end, op.end);
+  return [...vec([[1, I32]]), ...code];
+}
+
 /** Body of scaleCols(src, gain, dst, rows, rowBytes): dst[r, c] = src[r, c] * gain[c]. */
 function scaleColsBody(): number[] {
   const [pSrc, pGain, pDst, pRows, pRow] = [0, 1, 2, 3, 4];
@@ -202,7 +215,7 @@ function scaleColsBody(): number[] {
   return [...vec([[1, I32]]), ...code];
 }
 
-/** The module binary: imports memory `e.m`, exports t1..t{MR}, p8, adam, bnSums and scaleCols. */
+/** The module binary: imports memory `e.m`, exports t1..t{MR}, p8, adam, bnSums, scaleCols and colSums. */
 export function gemmModuleBytes(): Uint8Array<ArrayBuffer> {
   const tileType = [0x60, ...vec(new Array<number[]>(8).fill([I32])), 0x00];
   const packType = [0x60, ...vec(new Array<number[]>(4).fill([I32])), 0x00];
@@ -215,6 +228,7 @@ export function gemmModuleBytes(): Uint8Array<ArrayBuffer> {
   const scaleType = [0x60, ...vec(new Array<number[]>(5).fill([I32])), 0x00];
   funcs.push({ name: 'bnSums', type: 3, body: bnSumsBody() });
   funcs.push({ name: 'scaleCols', type: 4, body: scaleColsBody() });
+  funcs.push({ name: 'colSums', type: 1, body: colSumsBody() });
   return new Uint8Array([
     0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
     ...section(1, vec([tileType, packType, adamType, bnType, scaleType])),
@@ -234,6 +248,8 @@ export interface GemmKernels {
   readonly pack8: (src: number, ld: number, dst: number, kc: number) => void;
   /** Per-channel sums of dy and dy*(x-mean) over rows (see bnSumsBody; byte addresses). */
   readonly bnSums: (dy: number, x: number, mean: number, s1: number, s2: number, rows: number, rowBytes: number) => void;
+  /** s[c] += src[r, c] over `rows` rows of rowBytes bytes (byte addresses; float32 lanes). */
+  readonly colSums: (src: number, s: number, rows: number, rowBytes: number) => void;
   /** dst = src * gain per channel (byte addresses). */
   readonly scaleCols: (src: number, gain: number, dst: number, rows: number, rowBytes: number) => void;
   /** Keras Adam over n4 groups of 4 floats (byte addresses; see adamBody). */
@@ -256,6 +272,7 @@ export function gemmKernels(memory: WebAssembly.Memory): GemmKernels | null {
       made = { tiles, pack8: inst.exports['p8'] as GemmKernels['pack8'], adam: inst.exports['adam'] as GemmKernels['adam'],
         bnSums: inst.exports['bnSums'] as GemmKernels['bnSums'],
         scaleCols: inst.exports['scaleCols'] as GemmKernels['scaleCols'],
+        colSums: inst.exports['colSums'] as GemmKernels['colSums'],
       };
     }
   } catch {

@@ -8,12 +8,14 @@
  *   `copyWithin`, replicating whole inner blocks.
  * - `Sum` / `Mean` over leading axes (BatchNorm statistics and gradients reduce
  *   [N,H,W,C] over N,H,W): wasm transposes the whole tensor first with a naive
- *   transpose. Here: one streaming pass that accumulates rows into a [C] vector.
+ *   transpose. Here: one streaming pass that accumulates rows into a [C] vector
+ *   (./gemm.ts's SIMD `colSums` when C is a multiple of 4).
  *   Other reductions fall back to the backend's own kernel.
  * - `Identity`, and `Cast` to the same dtype: share the buffer instead of copying it.
  */
 import type { Tf } from '../backend.ts';
 import type { WasmBackendLike } from './conv-grads.ts';
+import { gemmKernels } from './gemm.ts';
 
 interface TensorInfo {
   dataId: object;
@@ -107,10 +109,26 @@ export function makeLayoutKernels(tf: Tf): { Tile: KernelFn; Sum: KernelFn; Mean
     const cols = inner.reduce((a, b) => a * b, 1);
     const outShape = keepDims ? [...x.shape.slice(0, axes.length).map(() => 1), ...inner] : inner;
     const out = backend.makeOutput(outShape, 'float32');
+    const memory = (backend as WasmBackendLike).wasm?.asm?.memory;
+    const kern = cols % 4 === 0 && rows > 0 && memory instanceof WebAssembly.Memory ? gemmKernels(memory) : null;
+    const block = kern === null ? null : backend.makeOutput([cols], 'float32');
     const src = backend.typedArrayFromHeap(x);
     const dst = backend.typedArrayFromHeap(out);
     // Accumulate in float64 for accuracy comparable to wasm's pairwise sums.
     const acc = new Float64Array(cols);
+    if (kern !== null && block !== null) {
+      // SIMD: float32 lanes over blocks of 32 rows, float64 across blocks.
+      const bs = backend.typedArrayFromHeap(block);
+      for (let r0 = 0; r0 < rows; r0 += 32) {
+        bs.fill(0);
+        kern.colSums(src.byteOffset + r0 * cols * 4, bs.byteOffset, Math.min(32, rows - r0), cols * 4);
+        for (let c = 0; c < cols; c++) acc[c] = acc[c]! + bs[c]!;
+      }
+      backend.disposeData(block.dataId);
+      const scale = mean ? 1 / rows : 1;
+      for (let c = 0; c < cols; c++) dst[c] = acc[c]! * scale;
+      return out;
+    }
     // Four rows per pass: a quarter of the accumulator loads and stores.
     let r = 0;
     for (; r + 4 <= rows; r += 4) {
