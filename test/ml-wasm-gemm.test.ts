@@ -116,10 +116,10 @@ async function on(backend: 'cpu' | 'wasm', fn: () => Tensor[]): Promise<Float32A
 }
 
 type Shape4 = [number, number, number, number];
-// Channel counts that are multiples of 8 take the GEMM paths; >256 output pixels span
-// several reduction blocks of the filter gradient; odd sizes exercise the borders.
+// Channel counts that are multiples of 8 take the GEMM paths; >512 output pixels span
+// several reduction blocks (KC) of the filter gradient; odd sizes exercise the borders.
 const convCases: { x: Shape4; k: number; cout: number; stride: 1 | 2; pad: 'same' | 'valid' }[] = [
-  { x: [2, 13, 11, 8], k: 3, cout: 16, stride: 1, pad: 'same' },
+  { x: [2, 19, 17, 8], k: 3, cout: 16, stride: 1, pad: 'same' },
   { x: [1, 7, 9, 16], k: 3, cout: 12, stride: 1, pad: 'valid' },
   { x: [2, 9, 9, 8], k: 3, cout: 8, stride: 2, pad: 'same' },
   { x: [2, 5, 6, 24], k: 1, cout: 16, stride: 1, pad: 'valid' },

@@ -26,8 +26,8 @@
 export const MR = 4;
 /** Columns per tile / packed panel. */
 export const NR = 8;
-/** Reduction block: one packed panel (KC x 8 floats = 8 KiB) stays in L1 across the row tiles. */
-export const KC = 256;
+/** Reduction block: one packed panel (KC x 8 floats = 16 KiB) stays in L1 across the row tiles; 512 rather than 256 measured ~10% faster filter gradients (fewer passes over C). */
+export const KC = 512;
 /** Row block: MC rows of A (sliced to KC) stay in L2 while the panels stream. */
 export const MC = 64;
 
