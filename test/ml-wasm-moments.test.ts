@@ -139,3 +139,28 @@ test('leading-axis Sum / Mean on the SIMD path (channels % 4 == 0, several row b
     for (let j = 0; j < g.length; j++) assert.ok(Math.abs(g[j]! - want[i]![j]!) < 1e-5, `#${i}[${j}]: ${g[j]} vs ${want[i]![j]}`);
   });
 });
+
+test('FusedBatchNorm forward (SIMD path and fallbacks, with and without scale/offset) equals cpu', async () => {
+  for (const shape of [[3, 5, 7, 12], [2, 3, 3, 6]] as [number, number, number, number][]) {
+    const c = shape[3];
+    const n = shape.reduce((a, b) => a * b, 1);
+    const xv = values(n, 41);
+    const pv = values(4 * c, 42);
+    const run = (): Tensor[] => {
+      const x = tf.tensor4d(xv, shape);
+      const mean = tf.tensor1d(pv.slice(0, c));
+      const variance = tf.tensor1d(pv.slice(c, 2 * c).map((v) => v + 1));
+      const offset = tf.tensor1d(pv.slice(2 * c, 3 * c));
+      const scale = tf.tensor1d(pv.slice(3 * c));
+      const out = [tf.batchNorm(x, mean, variance, offset, scale, 1e-3), tf.batchNorm(x, mean, variance, undefined, undefined, 1e-3)];
+      tf.dispose([x, mean, variance, offset, scale]);
+      return out;
+    };
+    const got = await on('wasm', run);
+    const want = await on('cpu', run);
+    got.forEach((g, i) => {
+      for (let j = 0; j < g.length; j++) assert.ok(Math.abs(g[j]! - want[i]![j]!) < 1e-5, `${shape} #${i}[${j}]: ${g[j]} vs ${want[i]![j]}`);
+    });
+  }
+  assert.ok(rt.info.customKernels.includes('FusedBatchNorm'));
+});

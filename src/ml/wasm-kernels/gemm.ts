@@ -202,6 +202,26 @@ function colSumsBody(): number[] {
   return [...vec([[1, I32]]), ...code];
 }
 
+/**
+ * Body of bnApply(x, mean, scale, nf, offset, out, rows, rowBytes): per channel c,
+ * out = offset + (x - mean) * scale / nf, float32 ops in the order of the formula in
+ * tfjs-backend-wasm's FusedBatchNorm source (its compiled build differs from this by
+ * float32 rounding only: <= 6e-8 absolute on unit-scale data).
+ */
+function bnApplyBody(): number[] {
+  const [pX, pMean, pScale, pNf, pOff, pOut, pRows, pRow] = [0, 1, 2, 3, 4, 5, 6, 7];
+  const off = 8;
+  const at = (base: number): number[] => [...get(base), ...get(off), op.i32Add];
+  const load = (base: number): number[] => [...at(base), ...simd(simdOp.load, 2, 0)];
+  const code: number[] = [op.loop, 0x40, op.i32Const, 0, ...set(off), op.loop, 0x40];
+  code.push(...at(pOut), ...load(pOff), ...load(pX), ...load(pMean), ...simd(simdOp.f32x4Sub), ...load(pScale), ...simd(simdOp.f32x4Mul));
+  code.push(...load(pNf), ...simd(simdOp.f32x4Div), ...simd(simdOp.f32x4Add), ...simd(simdOp.store, 2, 0));
+  code.push(...get(off), op.i32Const, 16, op.i32Add, op.tee, ...uleb(off), ...get(pRow), op.i32LtU, op.brIf, 0, op.end);
+  for (const ptr of [pX, pOut]) code.push(...get(ptr), ...get(pRow), op.i32Add, ...set(ptr));
+  code.push(...get(pRows), op.i32Const, 1, op.i32Sub, op.tee, ...uleb(pRows), op.brIf, 0, op.end, op.end);
+  return [...vec([[1, I32]]), ...code];
+}
+
 /** Body of scaleCols(src, gain, dst, rows, rowBytes): dst[r, c] = src[r, c] * gain[c]. */
 function scaleColsBody(): number[] {
   const [pSrc, pGain, pDst, pRows, pRow] = [0, 1, 2, 3, 4];
@@ -215,7 +235,7 @@ function scaleColsBody(): number[] {
   return [...vec([[1, I32]]), ...code];
 }
 
-/** The module binary: imports memory `e.m`, exports t1..t{MR}, p8, adam, bnSums, scaleCols and colSums. */
+/** The module binary: imports memory `e.m`, exports t1..t{MR}, p8, adam, bnSums, scaleCols, colSums and bnApply. */
 export function gemmModuleBytes(): Uint8Array<ArrayBuffer> {
   const tileType = [0x60, ...vec(new Array<number[]>(8).fill([I32])), 0x00];
   const packType = [0x60, ...vec(new Array<number[]>(4).fill([I32])), 0x00];
@@ -229,6 +249,7 @@ export function gemmModuleBytes(): Uint8Array<ArrayBuffer> {
   funcs.push({ name: 'bnSums', type: 3, body: bnSumsBody() });
   funcs.push({ name: 'scaleCols', type: 4, body: scaleColsBody() });
   funcs.push({ name: 'colSums', type: 1, body: colSumsBody() });
+  funcs.push({ name: 'bnApply', type: 0, body: bnApplyBody() });
   return new Uint8Array([
     0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
     ...section(1, vec([tileType, packType, adamType, bnType, scaleType])),
@@ -248,6 +269,8 @@ export interface GemmKernels {
   readonly pack8: (src: number, ld: number, dst: number, kc: number) => void;
   /** Per-channel sums of dy and dy*(x-mean) over rows (see bnSumsBody; byte addresses). */
   readonly bnSums: (dy: number, x: number, mean: number, s1: number, s2: number, rows: number, rowBytes: number) => void;
+  /** Batch-norm inference formula per channel (see bnApplyBody; byte addresses). */
+  readonly bnApply: (x: number, mean: number, scale: number, nf: number, offset: number, out: number, rows: number, rowBytes: number) => void;
   /** s[c] += src[r, c] over `rows` rows of rowBytes bytes (byte addresses; float32 lanes). */
   readonly colSums: (src: number, s: number, rows: number, rowBytes: number) => void;
   /** dst = src * gain per channel (byte addresses). */
@@ -273,6 +296,7 @@ export function gemmKernels(memory: WebAssembly.Memory): GemmKernels | null {
         bnSums: inst.exports['bnSums'] as GemmKernels['bnSums'],
         scaleCols: inst.exports['scaleCols'] as GemmKernels['scaleCols'],
         colSums: inst.exports['colSums'] as GemmKernels['colSums'],
+        bnApply: inst.exports['bnApply'] as GemmKernels['bnApply'],
       };
     }
   } catch {

@@ -5,7 +5,7 @@
  *   (wasm's is a naive loop), FusedConv2D for freshly-updated deep-layer filters;
  * - ./layout-kernels.ts: Tile and leading-axis Sum/Mean (BatchNorm gradients),
  *   a zero-copy Identity (tensors saved for the backward pass) and same-dtype Cast;
- * - ./batchnorm-grad.ts: a one-pass FusedBatchNorm gradient;
+ * - ./batchnorm-grad.ts: a one-pass FusedBatchNorm gradient and a SIMD forward;
  * - ./gemm.ts + ./conv-gemm.ts: a SIMD GEMM on the wasm heap behind the training-time
  *   convolutions (DAG_WASM_KERNELS_OFF=Gemm falls back to XNNPACK-based paths);
  * - ./pool-grad.ts: MaxPoolGrad in one streaming pass;
@@ -15,7 +15,7 @@
 import type { Tf } from '../backend.ts';
 import { makeConvGradKernels } from './conv-grads.ts';
 import { makeLayoutKernels } from './layout-kernels.ts';
-import { registerBatchNormGrad } from './batchnorm-grad.ts';
+import { makeBatchNormForward, registerBatchNormGrad } from './batchnorm-grad.ts';
 import { ADAM_KERNEL, registerAdamKernel } from './adam-kernel.ts';
 import { registerMeanGrad } from './mean-grad.ts';
 import { makeMaxPoolGrad } from './pool-grad.ts';
@@ -23,7 +23,7 @@ import { makeMaxPoolGrad } from './pool-grad.ts';
 const registered = new WeakSet<object>();
 
 /** Kernels replaced or added on the wasm backend. */
-export const KERNEL_NAMES = ['Conv2DBackpropInput', 'Conv2DBackpropFilter', 'FusedConv2D', 'Tile', 'Sum', 'Mean', 'Identity', 'Cast', 'MaxPoolGrad'] as const;
+export const KERNEL_NAMES = ['Conv2DBackpropInput', 'Conv2DBackpropFilter', 'FusedConv2D', 'Tile', 'Sum', 'Mean', 'Identity', 'Cast', 'MaxPoolGrad', 'FusedBatchNorm'] as const;
 
 /**
  * Registers this project's wasm kernels on `tf`'s kernel registry and returns
@@ -44,6 +44,7 @@ export function registerWasmKernels(tf: Tf): readonly string[] {
   const { backpropInput, backpropFilter, fusedConv2D } = makeConvGradKernels(tf);
   const layout = makeLayoutKernels(tf);
   const maxPoolGrad = makeMaxPoolGrad(tf);
+  const batchNormForward = makeBatchNormForward(tf);
   const kernels: Record<(typeof KERNEL_NAMES)[number], unknown> = {
     Conv2DBackpropInput: backpropInput,
     Conv2DBackpropFilter: backpropFilter,
@@ -54,6 +55,7 @@ export function registerWasmKernels(tf: Tf): readonly string[] {
     Identity: layout.Identity,
     Cast: layout.Cast,
     MaxPoolGrad: maxPoolGrad,
+    FusedBatchNorm: batchNormForward,
   };
   for (const name of names) {
     // registerKernel refuses to overwrite silently: drop the built-in first.
