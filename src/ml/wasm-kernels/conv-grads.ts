@@ -9,6 +9,16 @@
  * in JavaScript directly on the wasm heap, because the backend's own `Transpose`
  * and transposed matmuls are naive and slower than the arithmetic they feed.
  *
+ * Where ./gemm.ts's SIMD module is available (always, unless switched off with
+ * DAG_WASM_KERNELS_OFF=Gemm) the three kernels run on it instead, because XNNPACK
+ * re-packs every fresh operand and in training every operand is fresh:
+ * - FusedConv2D on a filter's first use and backprop-input for stride 1 or 1x1
+ *   filters: ./conv-gemm.ts's implicit-im2col tap GEMM (strided backprop-input:
+ *   `dy x W^T` on the GEMM, then col2im);
+ * - backprop-filter: `dW = col^T x dy` straight into dW (pointwise convs, deep
+ *   layers with fewer output pixels than filters, few input channels), else
+ *   `dW^T = dy^T x col` with col packed from x, then one transpose.
+ * The XNNPACK-based paths below remain for the rest and as the fallback:
  * - backprop-input: a stride-1 forward convolution of the (stride-dilated,
  *   padded) output gradient with the spatially flipped, in/out-swapped filter; a
  *   1x1 convolution with any stride is a 1x1 convolution plus a scatter.
