@@ -125,6 +125,36 @@ test('files outside the decoder scope raise JpegFallback with a reason (sharp ta
   assert.equal(decodeJpegScaled(baseline, 24, 24).width, 24, 'the same file at a reducible size decodes');
 });
 
+test('damaged files never crash the decoder: flipped, dropped and cut bytes give an image of the right size or JpegFallback', async () => {
+  const jpg = await sharp(texture(64, 48, 11), { raw: { width: 64, height: 48, channels: 3 } }).jpeg({ quality: 90 }).toBuffer();
+  let s = 12345;
+  const rnd = (n: number): number => {
+    s = (Math.imul(s, 1103515245) + 12345) >>> 0;
+    return s % n;
+  };
+  let decoded = 0;
+  let fellBack = 0;
+  for (let trial = 0; trial < 300; trial++) {
+    const b = Buffer.from(jpg);
+    const kind = trial % 3;
+    let bad: Buffer = b;
+    if (kind === 0) for (let f = 0; f < 1 + rnd(4); f++) b[rnd(b.length)] = rnd(256);
+    else if (kind === 1) {
+      const at = rnd(b.length);
+      bad = Buffer.concat([b.subarray(0, at), b.subarray(Math.min(b.length, at + 1 + rnd(40)))]);
+    } else bad = b.subarray(0, rnd(b.length));
+    try {
+      const img = decodeJpegScaled(bad, 16, 12);
+      assert.equal(img.data.length, img.width * img.height * 3);
+      decoded++;
+    } catch (e) {
+      assert.ok(e instanceof JpegFallback, `trial ${trial}: ${String(e)}`);
+      fellBack++;
+    }
+  }
+  assert.ok(decoded > 0 && fellBack > 0, `both outcomes occur (decoded ${decoded}, fell back ${fellBack})`);
+});
+
 // ---- A minimal baseline encoder for what sharp cannot write: restart markers, separate scans. ----
 
 /** MSB-first bit writer with JPEG byte stuffing. */

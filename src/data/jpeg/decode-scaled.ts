@@ -154,7 +154,12 @@ function decodePlanes(bytes: Uint8Array, minW: number, minH: number): Planes {
         if (!mem) {
           mem = wasmDecoder();
           const f = frame;
-          mem.begin(buf, f.comps.map((c) => c.blocksX * c.nx * c.blocksY * c.ny), Math.ceil(f.width / f.scale) * Math.ceil(f.height / f.scale) * 3);
+          try {
+            mem.begin(buf, f.comps.map((c) => c.blocksX * c.nx * c.blocksY * c.ny), Math.ceil(f.width / f.scale) * Math.ceil(f.height / f.scale) * 3);
+          } catch (e) {
+            // wasm memory cannot grow that far (a damaged header can claim 65535 x 65535).
+            throw new JpegFallback(`image too large for the scaled decoder: ${(e as Error).message}`);
+          }
         }
         pos = decodeScan(buf, seg, end, frame, quant, dcTables, acTables, restartInterval, mem);
         scans++;
