@@ -5,6 +5,7 @@
  * and the worker pool inside the preprocess stage.
  */
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,7 +15,7 @@ import { readNpy } from '../src/data/npy.ts';
 import { runPreprocess } from '../src/data/preprocess.ts';
 import { resizeInto, resizeNearestInto } from '../src/data/resize.ts';
 import { buildFastAc, buildHuffmanTable } from '../src/data/jpeg/huffman.ts';
-import { decodeJpegNearestInto, decodeJpegScaled, JpegFallback, jpegScaleFor } from '../src/data/jpeg/decode-scaled.ts';
+import { decodeJpegExactNearestInto, decodeJpegNearestInto, decodeJpegScaled, JpegFallback, jpegScaleFor } from '../src/data/jpeg/decode-scaled.ts';
 
 const tmp = (p: string): string => mkdtempSync(join(tmpdir(), p));
 
@@ -102,6 +103,63 @@ test('decodeJpegNearestInto equals the scaled decode followed by Pillow NEAREST'
   resizeNearestInto(decodeJpegScaled(jpg, 64, 48), 48, 64, ref, 0);
   assert.deepEqual(out.subarray(5), ref);
   assert.equal(out[0], 0, 'bytes before the offset untouched');
+});
+
+/** sharp's full decode (libjpeg: what exact mode used before) NEAREST-resized to ow x oh. */
+async function sharpNearest(jpg: Buffer, ow: number, oh: number): Promise<Uint8Array> {
+  const { data, info } = await sharp(jpg).toColourspace('srgb').raw().toBuffer({ resolveWithObject: true });
+  const ref = new Uint8Array(ow * oh * 3);
+  resizeNearestInto({ data: new Uint8Array(data), width: info.width, height: info.height, channels: 3 }, oh, ow, ref, 0);
+  return ref;
+}
+
+/** JPEGs of several layouts and odd sizes for the exact decoder. */
+async function exactCases(): Promise<Array<[string, Buffer, number, number]>> {
+  const cases: Array<[string, Buffer, number, number]> = [];
+  for (const [w, h] of [
+    [203, 150],
+    [17, 33],
+    [256, 96],
+  ] as const) {
+    const px = texture(w, h, w * 7 + h);
+    const raw = { raw: { width: w, height: h, channels: 3 as const } };
+    cases.push([`${w}x${h} 4:2:0`, await sharp(px, raw).jpeg({ quality: 90 }).toBuffer(), w, h]);
+    cases.push([`${w}x${h} 4:4:4`, await sharp(px, raw).jpeg({ quality: 75, chromaSubsampling: '4:4:4' }).toBuffer(), w, h]);
+    cases.push([`${w}x${h} grey`, await sharp(px, raw).toColourspace('b-w').jpeg({ quality: 95 }).toBuffer(), w, h]);
+  }
+  return cases;
+}
+
+test('exact: the full-size decode is bit-identical to libjpeg (sharp) for 4:2:0, 4:4:4 and grey, at full size and NEAREST-resized', async () => {
+  for (const [name, jpg, w, h] of await exactCases()) {
+    for (const [ow, oh] of [
+      [w, h],
+      [Math.max(1, w >> 2), Math.max(1, Math.floor((h * 2) / 9))],
+      [w + 5, h - 3],
+    ] as const) {
+      const out = new Uint8Array(ow * oh * 3 + 3);
+      decodeJpegExactNearestInto(jpg, ow, oh, out, 3);
+      assert.ok(Buffer.from(out.subarray(3)).equals(await sharpNearest(jpg, ow, oh)), `${name} -> ${ow}x${oh} differs from libjpeg + NEAREST`);
+    }
+  }
+});
+
+test('exact: the same bytes as Pillow open / convert(RGB) / resize(NEAREST) (skips without Pillow)', async (t) => {
+  const py = ['/usr/bin/python3', 'python3'].find((p) => spawnSync(p, ['-c', 'import PIL'], { stdio: 'ignore' }).status === 0);
+  if (!py) {
+    t.skip('no python with PIL');
+    return;
+  }
+  const dir = tmp('jpeg-pil-');
+  for (const [name, jpg, w, h] of await exactCases()) {
+    const file = join(dir, `${name.replace(/[^a-z0-9]/gi, '_')}.jpg`);
+    writeFileSync(file, jpg);
+    const [ow, oh] = [Math.max(1, Math.floor(w / 3)), Math.max(1, Math.floor(h / 2))];
+    const pil = spawnSync(py, ['-c', `import sys\nfrom PIL import Image\nsys.stdout.buffer.write(Image.open(sys.argv[1]).convert('RGB').resize((${ow}, ${oh}), Image.NEAREST).tobytes())`, file], { maxBuffer: 1 << 24 }).stdout;
+    const out = new Uint8Array(ow * oh * 3);
+    decodeJpegExactNearestInto(jpg, ow, oh, out, 0);
+    assert.ok(Buffer.from(out).equals(pil), `${name} -> ${ow}x${oh} differs from Pillow`);
+  }
 });
 
 test('files outside the decoder scope raise JpegFallback with a reason (sharp takes them)', async () => {
@@ -293,10 +351,23 @@ test('restart markers, separate scans, stuffed 0xFF bytes and 4:2:2 / 4:2:0 / 4:
             for (let x = 0; x < w / s; x++) assert.equal(img.data[(y * img.width + x) * 3], 128 + yDc(Math.floor((x * s) / 8), Math.floor((y * s) / 8)), `${what} 1/${s} (${x}, ${y})`);
           }
         }
-        // sharp upsamples chroma with a triangle filter (blends neighbours at block edges): loose.
+        // sharp upsamples chroma with a triangle filter (blends neighbours at block edges): loose here,
         const d = againstBoxMeans(img, full, w, h, s);
         assert.ok(d.mean < (name === 'grey' || name === '4:4:4' ? 0.6 : 2.5), `${what} 1/${s}: mean difference to sharp ${d.mean.toFixed(2)}`);
       }
+    }
+  }
+  // The exact (full-size) decoder on the same files, where its layouts allow: identical to sharp.
+  for (const [name, comps] of layouts) {
+    if (name === '4:2:2' || name === '4:4:0') continue; // exact mode hands these to sharp
+    for (const [ri, separate] of [
+      [2, false],
+      [3, true],
+    ] as const) {
+      const jpg = dcOnlyJpeg(w, h, comps, ri, separate);
+      const out = new Uint8Array(w * h * 3);
+      decodeJpegExactNearestInto(jpg, w, h, out, 0);
+      assert.ok(Buffer.from(out).equals(await sharpNearest(jpg, w, h)), `exact ${name}, restart ${ri}, separate ${separate}`);
     }
   }
   // A restart marker that is missing is damage: hand the file to sharp.
@@ -360,6 +431,13 @@ test('preprocess decode: fast through the worker pool: same bytes as the in-thre
     decodeJpegNearestInto(readFileSync(f), 16, 12, want, 0);
     assert.deepEqual(got, want, `${f}: pool bytes differ from the in-thread decoder`);
   });
+  // decode: exact with nearest goes through the pool too: libjpeg's bytes exactly.
+  const outE = tmp('jpeg-pool-exact-');
+  await runPreprocess({ adapter: 'folder', root, size: [12, 16], folds: 2 }, env(outE));
+  const ex = readNpy(join(outE, 'images.npy')).data as Uint8Array;
+  for (const [row, f] of order.entries()) {
+    assert.ok(Buffer.from(ex.subarray(row * frame, (row + 1) * frame)).equals(await sharpNearest(readFileSync(f), 16, 12)), `${f}: exact pool bytes differ from libjpeg + NEAREST`);
+  }
   // Other resize methods: the pool hands back the scaled image and the stage resizes it.
   const outB = tmp('jpeg-pool-bilinear-');
   await runPreprocess({ adapter: 'folder', root, size: [12, 16], folds: 2, decode: 'fast', resize: 'bilinear' }, env(outB));

@@ -12,7 +12,7 @@ import { choiceWithoutReplacement, createRng } from '../stats/rng.ts';
 import { getAdapter } from './adapters/index.ts';
 import { DECODE_MODES, decodeImageBuffer, decodeJpegResized, isJpeg, loadSharp, readImageBytes, toRgb, type DecodeMode } from './decode.ts';
 import { checkFolds, computeFolds, foldsFromSplits } from './folds.ts';
-import { decodeJpegScaled, JpegFallback } from './jpeg/decode-scaled.ts';
+import { decodeJpegExactNearestInto, decodeJpegScaled, JpegFallback } from './jpeg/decode-scaled.ts';
 import { JpegDecodePool } from './jpeg/pool.ts';
 import { encodeNpy, encodeNpyHeader } from './npy.ts';
 import { resizeInto, RESIZE_METHODS, sharpKernel, type ResizeMethod } from './resize.ts';
@@ -27,6 +27,17 @@ function tryScaledJpeg(bytes: Uint8Array, W: number, H: number): RawImage | unde
     return decodeJpegScaled(bytes, W, H);
   } catch (e) {
     if (e instanceof JpegFallback) return undefined;
+    throw e;
+  }
+}
+
+/** The full-size libjpeg-exact decode + NEAREST of `bytes` into `out`; false when sharp must take the file. */
+function tryExactJpeg(bytes: Uint8Array, W: number, H: number, out: Uint8Array, offset: number): boolean {
+  try {
+    decodeJpegExactNearestInto(bytes, W, H, out, offset);
+    return true;
+  } catch (e) {
+    if (e instanceof JpegFallback) return false;
     throw e;
   }
 }
@@ -183,7 +194,10 @@ export async function runPreprocess(params: PreprocessParams, env: PreprocessEnv
   // Decode and resize into one preallocated buffer, a bounded number of images at a time.
   const N = items.length;
   const frame = H * W * 3;
-  const fastPool = decodeMode === 'fast' && !synthetic && N >= POOL_MIN_IMAGES;
+  // Our JPEG decoders (jpeg/): `fast` at reduced scale, and `exact` + nearest at full size,
+  // bit-identical to libjpeg, with the resize fused in. Both run on the calling thread.
+  const ownJpeg = decodeMode === 'fast' || method === 'nearest';
+  const fastPool = ownJpeg && !synthetic && N >= POOL_MIN_IMAGES;
   // Shared with the decode pool's threads, which write resized images straight into it.
   const pixels = new Uint8Array(fastPool ? new SharedArrayBuffer(N * frame) : new ArrayBuffer(N * frame));
   const ok = new Uint8Array(N);
@@ -213,7 +227,7 @@ export async function runPreprocess(params: PreprocessParams, env: PreprocessEnv
     let scaled: RawImage | undefined;
     if (!it.generate && pool) {
       // The pool writes nearest-resized pixels straight into `pixels`; other methods get the scaled image back.
-      const r = await pool.decode(it.path, W, H, method === 'nearest' ? i * frame : undefined);
+      const r = await pool.decode(it.path, W, H, method === 'nearest' ? i * frame : undefined, decodeMode === 'exact');
       if (r.kind === 'written') return;
       if (r.kind === 'image') scaled = r.image;
       else if (r.bytes) bytes = Buffer.from(r.bytes.buffer, r.bytes.byteOffset, r.bytes.length);
@@ -221,6 +235,7 @@ export async function runPreprocess(params: PreprocessParams, env: PreprocessEnv
     if (!it.generate && !scaled) bytes ??= await readImageBytes(it.path);
     const fastJpeg = bytes !== undefined && decodeMode === 'fast' && isJpeg(bytes);
     if (!scaled && fastJpeg && !pool) scaled = tryScaledJpeg(bytes!, W, H);
+    if (!pool && bytes !== undefined && decodeMode === 'exact' && method === 'nearest' && isJpeg(bytes) && tryExactJpeg(bytes, W, H, pixels, i * frame)) return;
     if (scaled) {
       await resizeInto(scaled, H, W, method, pixels, i * frame);
     } else if (fastJpeg) {

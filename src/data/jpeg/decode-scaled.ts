@@ -51,6 +51,8 @@ interface Frame {
   mcusX: number;
   mcusY: number;
   scale: number;
+  /** Full-size decode: addresses of each component's row flags in wasm memory. */
+  rowNeeds?: number[];
 }
 
 
@@ -89,6 +91,47 @@ export function decodeJpegNearestInto(bytes: Uint8Array, outW: number, outH: num
   out.set(d.mem.toRgb(d.stride, pilNearestIndex(W, outW), pilNearestIndex(H, outH), d.mode), offset);
 }
 
+/**
+ * The study's pixels, fast: a full-size decode bit-identical to libjpeg's defaults (integer
+ * "islow" IDCT, fancy upsampling, JFIF colour conversion: what PIL, and sharp in exact mode,
+ * produce), then PIL's NEAREST to outW x outH, with upsampling and colour conversion done
+ * only for the output pixels. Grey, 4:4:4 and 4:2:0 baseline files; anything else (and
+ * everything decodeJpegScaled refuses) raises JpegFallback for sharp.
+ */
+export function decodeJpegExactNearestInto(bytes: Uint8Array, outW: number, outH: number, out: Uint8Array, offset: number): void {
+  const d = decodePlanes(bytes, outW, outH, true);
+  const { width: W, height: H } = d.frame;
+  const xs = pilNearestIndex(W, outW);
+  const ys = pilNearestIndex(H, outH);
+  const c = d.frame.comps;
+  if (d.frame.hmax === 2) {
+    out.set(d.mem.toRgbFancy420(c[0]!.blocksX * 8, c[1]!.blocksX * 8, Math.ceil(W / 2), Math.ceil(H / 2), xs, ys), offset);
+  } else out.set(d.mem.toRgb(d.stride, xs, ys, d.mode), offset);
+}
+
+/**
+ * Full-size decode: which plane rows of component `ci` the NEAREST resize to `outH` rows
+ * reads (luma rows; for 4:2:0 chroma, the two rows fancy upsampling blends). All rows when
+ * not full size (the flags are unused there).
+ */
+function rowsNeeded(f: Frame, ci: number, outH: number): Uint8Array {
+  const c = f.comps[ci]!;
+  const rows = new Uint8Array(c.blocksY * c.ny);
+  if (f.scale !== 1) return rows.fill(1);
+  const ys = pilNearestIndex(f.height, outH);
+  if (ci === 0 || f.vmax === 1) {
+    for (const y of ys) rows[y] = 1;
+    return rows;
+  }
+  const ch = Math.ceil(f.height / 2);
+  for (const y of ys) {
+    const r = y >> 1;
+    rows[r] = 1;
+    rows[(y & 1) === 0 ? Math.max(r - 1, 0) : Math.min(r + 1, ch - 1)] = 1;
+  }
+  return rows;
+}
+
 /** Decoded planes in wasm memory, with the conversion mode and plane stride. */
 interface Planes {
   frame: Frame;
@@ -98,7 +141,7 @@ interface Planes {
   stride: number;
 }
 
-function decodePlanes(bytes: Uint8Array, minW: number, minH: number): Planes {
+function decodePlanes(bytes: Uint8Array, minW: number, minH: number, full = false): Planes {
   // A plain Uint8Array view (not a Buffer) keeps the hot loop's element loads monomorphic.
   const buf = new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.length);
   const quant: Array<Uint16Array | undefined> = [];
@@ -131,7 +174,7 @@ function decodePlanes(bytes: Uint8Array, minW: number, minH: number): Planes {
       case 0xc0:
       case 0xc1:
         if (frame) throw new JpegFallback('second frame header');
-        frame = readFrame(buf, seg, end, minW, minH);
+        frame = readFrame(buf, seg, end, minW, minH, full);
         break;
       case 0xc4:
         readHuffman(buf, seg, end, dcTables, acTables);
@@ -155,13 +198,14 @@ function decodePlanes(bytes: Uint8Array, minW: number, minH: number): Planes {
           mem = wasmDecoder();
           const f = frame;
           try {
-            mem.begin(buf, f.comps.map((c) => c.blocksX * c.nx * c.blocksY * c.ny), Math.ceil(f.width / f.scale) * Math.ceil(f.height / f.scale) * 3);
+            mem.begin(buf, f.comps.map((c) => c.blocksX * c.nx * c.blocksY * c.ny), Math.ceil(f.width / f.scale) * Math.ceil(f.height / f.scale) * 3, f.comps.map((c) => c.blocksY * c.ny));
+            f.rowNeeds = f.comps.map((c, ci) => mem!.writeRowNeeds(ci, rowsNeeded(f, ci, minH)));
           } catch (e) {
             // wasm memory cannot grow that far (a damaged header can claim 65535 x 65535).
             throw new JpegFallback(`image too large for the scaled decoder: ${(e as Error).message}`);
           }
         }
-        pos = decodeScan(buf, seg, end, frame, quant, dcTables, acTables, restartInterval, mem);
+        pos = decodeScan(buf, seg, end, frame, quant, dcTables, acTables, restartInterval, mem, full);
         scans++;
         break;
       }
@@ -180,7 +224,7 @@ function decodePlanes(bytes: Uint8Array, minW: number, minH: number): Planes {
   return { frame, mem: mem!, mode: frame.comps.length === 1 ? 2 : rgb ? 1 : 0, stride: c0.blocksX * c0.nx };
 }
 
-function readFrame(buf: Uint8Array, seg: number, end: number, minW: number, minH: number): Frame {
+function readFrame(buf: Uint8Array, seg: number, end: number, minW: number, minH: number, full: boolean): Frame {
   if (end - seg < 6) throw new JpegFallback('short frame header');
   if (buf[seg] !== 8) throw new JpegFallback(`${buf[seg]}-bit samples`);
   const height = (buf[seg + 1]! << 8) | buf[seg + 2]!;
@@ -194,15 +238,22 @@ function readFrame(buf: Uint8Array, seg: number, end: number, minW: number, minH
   if (n === 1) raw[0]!.h = raw[0]!.v = 1;
   const hmax = Math.max(...raw.map((c) => c.h));
   const vmax = Math.max(...raw.map((c) => c.v));
-  const scale = jpegScaleFor(width, height, minW, minH);
-  if (scale === 1) throw new JpegFallback('no reduction possible');
+  if (full) {
+    // Full size: grey, 4:4:4, or 4:2:0 with luma 2x2 (libjpeg's fancy upsampling needs >= 3 chroma columns).
+    const ok = n === 1 || raw.every((c, i) => (i === 0 ? c.h === hmax && c.v === vmax : c.h === 1 && c.v === 1));
+    if (!ok || !((hmax === 1 && vmax === 1) || (hmax === 2 && vmax === 2))) throw new JpegFallback(`sampling ${raw.map((c) => `${c.h}x${c.v}`).join(' ')} at full size`);
+    if (hmax === 2 && (Math.ceil(width / 2) <= 2 || Math.ceil(height / 2) < 2)) throw new JpegFallback('too small for fancy upsampling');
+  }
+  const scale = full ? 1 : jpegScaleFor(width, height, minW, minH);
+  if (scale === 1 && !full) throw new JpegFallback('no reduction possible');
   const mcusX = Math.ceil(width / (8 * hmax));
   const mcusY = Math.ceil(height / (8 * vmax));
   const comps = raw.map((c): Component => {
     if (c.h < 1 || c.v < 1 || c.h > 4 || c.v > 4) throw new JpegFallback(`component ${c.id} has sampling ${c.h}x${c.v}`);
     // Per-component scale: s * (component samples per luma sample), a power of two in 1..8.
-    const sx = (scale * c.h) / hmax;
-    const sy = (scale * c.v) / vmax;
+    // Full size: every component keeps its own resolution (8x8 samples per block).
+    const sx = full ? 1 : (scale * c.h) / hmax;
+    const sy = full ? 1 : (scale * c.v) / vmax;
     if (![1, 2, 4, 8].includes(sx) || ![1, 2, 4, 8].includes(sy)) throw new JpegFallback(`sampling ${c.h}x${c.v} of ${hmax}x${vmax} at scale 1/${scale}`);
     const blocksX = mcusX * c.h;
     const blocksY = mcusY * c.v;
@@ -264,6 +315,7 @@ function decodeScan(
   acTables: Array<HuffmanTable | undefined>,
   restartInterval: number,
   mem: WasmDecoder,
+  full: boolean,
 ): number {
   const ns = buf[seg]!;
   if (ns < 1 || ns > 4 || end - seg < 4 + 2 * ns) throw new JpegFallback('bad scan header');
@@ -280,7 +332,8 @@ function decodeScan(
     if (!c || !dc || !ac || !q || td > 3 || ta > 3) throw new JpegFallback(`scan names component ${id} or a table that is not defined`);
     if (!c.table) {
       c.table = contributionTable(q, 8 / c.nx, 8 / c.ny);
-      mem.writeContribution(frame.comps.indexOf(c), c.table.table, usefulCoefficients(c.table.table, c.table.layout.perK));
+      if (full) mem.writeQuant(frame.comps.indexOf(c), q);
+      else mem.writeContribution(frame.comps.indexOf(c), c.table.table, usefulCoefficients(c.table.table, c.table.layout.perK));
     }
     mem.writeHuffman(td, dc);
     mem.writeHuffman(4 + ta, ac);
@@ -301,7 +354,7 @@ function decodeScan(
     const cols = single ? 1 : c.h;
     for (let dy = 0; dy < rows; dy++) {
       for (let dx = 0; dx < cols; dx++) {
-        descs.push([mem.huffmanPtr(dcSlot), mem.huffmanPtr(acSlot), mem.contributionPtr(ci3), mem.usefulPtr(ci3), mem.planePtr(ci3), c.nx, c.ny, c.blocksX * c.nx, rows, cols, dy, dx, ci, mem.fastAcPtr(acSlot), c.table!.layout.perK, c.table!.layout.rowStride]);
+        descs.push([mem.huffmanPtr(dcSlot), mem.huffmanPtr(acSlot), mem.contributionPtr(ci3), mem.usefulPtr(ci3), mem.planePtr(ci3), c.nx, c.ny, c.blocksX * c.nx, rows, cols, dy, dx, ci, mem.fastAcPtr(acSlot), c.table!.layout.perK, c.table!.layout.rowStride, frame.rowNeeds?.[ci3] ?? 0]);
       }
     }
   });
@@ -310,7 +363,7 @@ function decodeScan(
   // Non-interleaved scans cover only the component's own blocks (not MCU padding).
   const perLine = single ? Math.ceil(Math.ceil((frame.width * c0.h) / frame.hmax) / 8) : frame.mcusX;
   const perCol = single ? Math.ceil(Math.ceil((frame.height * c0.v) / frame.vmax) / 8) : frame.mcusY;
-  const r = mem.decodeScan(end, descs, perLine, perLine * perCol, restartInterval, ns);
+  const r = mem.decodeScan(end, descs, perLine, perLine * perCol, restartInterval, ns, full);
   if (r >= 0) return r;
   throw new JpegFallback(SCAN_ERRORS[-r] ?? `scan error ${r}`);
 }

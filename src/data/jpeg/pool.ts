@@ -22,6 +22,8 @@ export interface DecodeRequest {
   minW: number;
   minH: number;
   offset?: number;
+  /** Full-size decode bit-identical to libjpeg (decodeJpegExactNearestInto); needs `offset`. */
+  exact?: boolean;
 }
 
 /** A worker's reply: pixels, or the bytes and why another decoder must take them, or a read error. */
@@ -87,9 +89,10 @@ export class JpegDecodePool {
 
   /**
    * Decode one file on the least busy live worker (a fallback result when none is alive).
-   * With `offset`, the resized pixels land in the shared output buffer instead.
+   * With `offset`, the resized pixels land in the shared output buffer instead. With `exact`,
+   * the file is decoded at full size, bit-identical to libjpeg, then NEAREST-resized.
    */
-  decode(path: string, minW: number, minH: number, offset?: number): Promise<PoolResult> {
+  decode(path: string, minW: number, minH: number, offset?: number, exact = false): Promise<PoolResult> {
     let best: Slot | undefined;
     for (const s of this.slots) if (!s.dead && (!best || s.pending.size < best.pending.size)) best = s;
     if (!best) return Promise.resolve({ kind: 'fallback', reason: 'no decode worker is running' });
@@ -97,7 +100,7 @@ export class JpegDecodePool {
     const id = this.nextId++;
     return new Promise((resolve) => {
       slot.pending.set(id, resolve);
-      slot.worker.postMessage({ id, path, minW, minH, ...(offset === undefined ? {} : { offset }) } satisfies DecodeRequest);
+      slot.worker.postMessage({ id, path, minW, minH, ...(offset === undefined ? {} : { offset }), ...(exact ? { exact } : {}) } satisfies DecodeRequest);
     });
   }
 

@@ -5,10 +5,12 @@
  */
 import { buildFastAc, FAST_AC_BITS, type HuffmanTable } from './huffman.ts';
 import { ENTROPY_WASM_BASE64 } from './entropy-wasm.ts';
+import { ZIGZAG_TO_NATURAL } from './scaled-idct.ts';
 
 interface Exports {
   memory: WebAssembly.Memory;
-  decodeScan(start: number, end: number, descs: number, blocks: number, perLine: number, total: number, restartInterval: number, preds: number, ncomp: number, cells: number): number;
+  decodeScan(start: number, end: number, descs: number, blocks: number, perLine: number, total: number, restartInterval: number, preds: number, ncomp: number, cells: number, full: number, zz: number, rl: number): number;
+  toRgbFancy420(y: number, ystride: number, cb: number, cr: number, cs: number, cw: number, ch: number, xs: number, ys: number, W: number, H: number, out: number): void;
   toRgb(a: number, b: number, c: number, stride: number, xs: number, ys: number, W: number, H: number, out: number, mode: number): void;
 }
 
@@ -19,12 +21,15 @@ const HUFF = 64;
 const FAST_AC = HUFF + 8 * TABLE_BYTES;
 const FAST_AC_BYTES = 4 << FAST_AC_BITS;
 const DESCS = FAST_AC + 4 * FAST_AC_BYTES;
-const DESC_FIELDS = 16;
+const DESC_FIELDS = 17;
 const PREDS = DESCS + 10 * DESC_FIELDS * 4;
 const CELLS = align16(PREDS + 16);
+/** Zig-zag to natural order (u8[64]) and libjpeg's post-IDCT range-limit table (u8[1024]). */
+const ZZ = CELLS + 512;
+const RL = ZZ + 64;
 /** Room for one component's contribution table at the largest per-block output (8x8 f32 cells). */
 const CONTRIB_BYTES = 64 * 64 * 4;
-const CONTRIB = align16(CELLS + 64 * 4);
+const CONTRIB = align16(RL + 1024);
 const USEFUL = CONTRIB + 3 * CONTRIB_BYTES;
 const PLANES = align8(USEFUL + 3 * 64);
 
@@ -40,6 +45,7 @@ function align16(n: number): number {
 export class WasmDecoder {
   private readonly x: Exports;
   private planes: number[] = [];
+  private rowNeeds: number[] = [];
   private data = 0;
   private dataLen = 0;
   private out = 0;
@@ -48,11 +54,20 @@ export class WasmDecoder {
   constructor() {
     const mod = new WebAssembly.Module(Buffer.from(ENTROPY_WASM_BASE64, 'base64'));
     this.x = new WebAssembly.Instance(mod, {}).exports as unknown as Exports;
+    const buf = this.x.memory.buffer;
+    new Uint8Array(buf, ZZ, 64).set(ZIGZAG_TO_NATURAL);
+    // x & 1023 -> clamp(x + 128) for x in [-512, 511] (wrapping outside, as libjpeg's table).
+    new Uint8Array(buf, RL, 1024).set(Uint8Array.from({ length: 1024 }, (_, j) => (j < 128 ? j + 128 : j < 512 ? 255 : j < 896 ? 0 : j - 896)));
   }
 
   /** Lay out memory for one image (planes of the given byte sizes, the file, the RGB output) and copy the file in. */
-  begin(file: Uint8Array, planeBytes: number[], outBytes: number): void {
+  begin(file: Uint8Array, planeBytes: number[], outBytes: number, planeRows: number[] = []): void {
     let p = PLANES;
+    this.rowNeeds = planeRows.map((n) => {
+      const at = p;
+      p = align8(p + n);
+      return at;
+    });
     this.planes = planeBytes.map((n) => {
       const at = p;
       p = align8(p + n);
@@ -99,9 +114,24 @@ export class WasmDecoder {
     return USEFUL + ci * 64;
   }
 
+  /**
+   * Full-size decode: flag the plane rows of component `ci` that will be read (the rest are
+   * not inverse-transformed). Returns the flags' address for the block descriptors.
+   */
+  writeRowNeeds(ci: number, rows: Uint8Array): number {
+    const at = this.rowNeeds[ci]!;
+    new Uint8Array(this.x.memory.buffer, at, rows.length).set(rows);
+    return at;
+  }
+
   /** Address of frame component `ci`'s output plane. */
   planePtr(ci: number): number {
     return this.planes[ci]!;
+  }
+
+  /** Full-size decode: copy component `ci`'s quantisation table (zig-zag order) in as i32. */
+  writeQuant(ci: number, quant: Uint16Array): void {
+    new Int32Array(this.x.memory.buffer, this.contributionPtr(ci), 64).set(quant);
   }
 
   /** Copy component `ci`'s contribution table and useful flags in. */
@@ -115,11 +145,34 @@ export class WasmDecoder {
    * Decode a scan whose entropy-coded data starts at file offset `start`. Returns the file
    * offset where the marker search resumes, or a negative error code (assembly/entropy.ts).
    */
-  decodeScan(start: number, descs: number[][], perLine: number, total: number, restartInterval: number, ncomp: number): number {
+  decodeScan(start: number, descs: number[][], perLine: number, total: number, restartInterval: number, ncomp: number, full = false): number {
     const d = new Int32Array(this.x.memory.buffer, DESCS, descs.length * DESC_FIELDS);
     descs.forEach((row, i) => d.set(row, i * DESC_FIELDS));
-    const r = this.x.decodeScan(this.data + start, this.data + this.dataLen, DESCS, descs.length, perLine, total, restartInterval, PREDS, ncomp, CELLS);
+    const r = this.x.decodeScan(this.data + start, this.data + this.dataLen, DESCS, descs.length, perLine, total, restartInterval, PREDS, ncomp, CELLS, full ? 1 : 0, ZZ, RL);
     return r < 0 ? r : r - this.data;
+  }
+
+  /**
+   * Full-size 4:2:0 planes to RGB at pixels (xs[x], ys[y]) with libjpeg's fancy upsampling;
+   * a view valid until the next call (copy it out).
+   */
+  toRgbFancy420(ystride: number, cstride: number, cw: number, ch: number, xs: Int32Array, ys: Int32Array): Uint8Array {
+    const [at, W, H] = this.maps(xs, ys);
+    this.x.toRgbFancy420(this.planes[0]!, ystride, this.planes[1]!, this.planes[2]!, cstride, cw, ch, at, at + 4 * W, W, H, this.out);
+    return new Uint8Array(this.x.memory.buffer, this.out, W * H * 3);
+  }
+
+  /** Copy the index maps after the output buffer; returns [address of xs, W, H]. */
+  private maps(xs: Int32Array, ys: Int32Array): [number, number, number] {
+    const W = xs.length;
+    const H = ys.length;
+    const xsAt = align8(this.out + Math.max(this.outBytes, W * H * 3));
+    const need = xsAt + 4 * (W + H);
+    const mem = this.x.memory;
+    if (need > mem.buffer.byteLength) mem.grow(Math.ceil((need - mem.buffer.byteLength) / 65536));
+    new Int32Array(mem.buffer, xsAt, W).set(xs);
+    new Int32Array(mem.buffer, xsAt + 4 * W, H).set(ys);
+    return [xsAt, W, H];
   }
 
   /**
@@ -129,18 +182,9 @@ export class WasmDecoder {
    */
   toRgb(stride: number, xs: Int32Array, ys: Int32Array, mode: number): Uint8Array {
     const [a, b, c] = [this.planes[0]!, this.planes[1] ?? 0, this.planes[2] ?? 0];
-    const W = xs.length;
-    const H = ys.length;
-    // The maps go after the RGB output, which begin() sized for the scaled image (W, H <= that).
-    const xsAt = align8(this.out + this.outBytes);
-    const ysAt = xsAt + 4 * W;
-    const need = ysAt + 4 * H;
-    const mem = this.x.memory;
-    if (need > mem.buffer.byteLength) mem.grow(Math.ceil((need - mem.buffer.byteLength) / 65536));
-    new Int32Array(mem.buffer, xsAt, W).set(xs);
-    new Int32Array(mem.buffer, ysAt, H).set(ys);
-    this.x.toRgb(a, b, c, stride, xsAt, ysAt, W, H, this.out, mode);
-    return new Uint8Array(mem.buffer, this.out, W * H * 3);
+    const [at, W, H] = this.maps(xs, ys);
+    this.x.toRgb(a, b, c, stride, at, at + 4 * W, W, H, this.out, mode);
+    return new Uint8Array(this.x.memory.buffer, this.out, W * H * 3);
   }
 }
 

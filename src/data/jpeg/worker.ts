@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
 import { isJpeg } from '../decode.ts';
-import { decodeJpegNearestInto, decodeJpegScaled, JpegFallback } from './decode-scaled.ts';
+import { decodeJpegExactNearestInto, decodeJpegNearestInto, decodeJpegScaled, JpegFallback } from './decode-scaled.ts';
 import type { DecodeReply, DecodeRequest } from './pool.ts';
 
 const port = parentPort;
@@ -29,10 +29,12 @@ port.on('message', (req: DecodeRequest) => {
   }
   try {
     if (req.offset !== undefined && output) {
-      decodeJpegNearestInto(bytes, req.minW, req.minH, output, req.offset);
+      if (req.exact) decodeJpegExactNearestInto(bytes, req.minW, req.minH, output, req.offset);
+      else decodeJpegNearestInto(bytes, req.minW, req.minH, output, req.offset);
       port.postMessage({ id: req.id, written: true } satisfies DecodeReply);
       return;
     }
+    if (req.exact) throw new JpegFallback('exact decodes need an output offset');
     const img = decodeJpegScaled(bytes, req.minW, req.minH);
     port.postMessage({ id: req.id, pixels: img.data, width: img.width, height: img.height } satisfies DecodeReply, [img.data.buffer as ArrayBuffer]);
   } catch (e) {

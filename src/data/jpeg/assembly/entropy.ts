@@ -11,14 +11,15 @@
 //     4 plane ptr (u8), 5 nx, 6 ny, 7 plane stride, 8 row multiplier, 9 col multiplier,
 //     10 dy, 11 dx, 12 component index within the scan, 13 combined AC table ptr (i32[1024],
 //     entries (value << 9) | (run << 5) | bits, 0 = take the slow path), 14 floats per
-//     coefficient in the contribution table (4 = packed 2x2 cells), 15 cell row stride (floats)
+//     coefficient in the contribution table (4 = packed 2x2 cells), 15 cell row stride (floats),
+//     16 full-size decode: row flags ptr (u8 per plane row, 1 = needed; other rows stay unwritten)
 
 const LOOKUP_BITS: i32 = 9;
 const LOOKUP_MASK: u32 = 511;
 const MAXCODE: i32 = 1024;
 const VALOFFSET: i32 = 1024 + 72;
 const VALUES: i32 = 1024 + 144;
-const DESC_BYTES: i32 = 64;
+const DESC_BYTES: i32 = 68;
 const FAST_BITS: i32 = 10;
 const FAST_MASK: u32 = 1023;
 
@@ -46,13 +47,16 @@ function bytes4(x: v128): v128 {
  * -1 data ends early, -2 missing restart marker, -3 bad Huffman code, -4 coefficient index
  * past 63, -5 bad DC magnitude.
  */
-export function decodeScan(start: i32, end: i32, descs: i32, blocks: i32, perLine: i32, total: i32, restartInterval: i32, preds: i32, ncomp: i32, cells: i32): i32 {
+export function decodeScan(start: i32, end: i32, descs: i32, blocks: i32, perLine: i32, total: i32, restartInterval: i32, preds: i32, ncomp: i32, cells: i32, full: i32, zz: i32, rl: i32): i32 {
   // Bit reader state in locals: wasm globals would be memory traffic in the hottest loop.
   let acc: u64 = 0;
   let cnt: i32 = 0;
   let pos = start;
   let padded: i32 = 0;
   for (let i = 0; i < ncomp; i++) store<i32>(preds + (i << 2), 0);
+  // Full-size blocks collect coefficients in `cells` and expect zeros there (a scaled decode
+  // leaves its float cells behind); each block clears what it used.
+  if (full) for (let m = 0; m < 256; m += 16) v128.store(cells + m, i32x4.splat(0));
   for (let mcu = 0; mcu < total; mcu++) {
     if (restartInterval > 0 && mcu > 0 && mcu % restartInterval == 0) {
       if (padded * 8 > cnt) return -1;
@@ -167,6 +171,12 @@ export function decodeScan(start: i32, end: i32, descs: i32, blocks: i32, perLin
           }
           v = <f32>x;
         }
+        if (full) {
+          // Full-size decode: collect the dequantised coefficient (table = quant, zig-zag order).
+          store<i32>(cells + (<i32>load<u8>(zz + k) << 2), <i32>v * load<i32>(table + (k << 2)));
+          k++;
+          continue;
+        }
         // Add this coefficient's share to the block's cells, four at a time (f32x4).
         const base = table + ((k * nn) << 2);
         const vv = f32x4.splat(v);
@@ -187,7 +197,10 @@ export function decodeScan(start: i32, end: i32, descs: i32, blocks: i32, perLin
       const bRow = mRow * load<i32>(d, 32) + load<i32>(d, 40);
       const bCol = mCol * load<i32>(d, 36) + load<i32>(d, 44);
       let o = load<i32>(d, 16) + bRow * ny * stride + bCol * nx;
-      if (four) {
+      if (full) {
+        idctIslow(cells, cells + 256, o, stride, rl, load<i32>(d, 64) + bRow * 8);
+        for (let m = 0; m < 256; m += 16) v128.store(cells + m, i32x4.splat(0));
+      } else if (four) {
         const r = bytes4(q);
         store<u8>(o, <u8>i32x4.extract_lane(r, 0));
         store<u8>(o + 1, <u8>i32x4.extract_lane(r, 1));
@@ -248,6 +261,159 @@ export function toRgb(a: i32, b: i32, c: i32, stride: i32, xs: i32, ys: i32, W: 
         store<u8>(o + 1, g);
         store<u8>(o + 2, g);
       }
+    }
+  }
+}
+
+// ---- Full-size decode, bit-exact with libjpeg's defaults (what PIL and sharp produce) ----
+// The integer "islow" inverse DCT (13-bit constants, 2 extra bits between passes) and the
+// range-limit table `rl` (1024 bytes: x & 1023 -> clamped x + 128, wrapping outside
+// [-512, 511] exactly as libjpeg's table does).
+
+const CONST_BITS: i32 = 13;
+const PASS1_BITS: i32 = 2;
+
+// @ts-ignore: decorator
+@inline
+function idctIslow(inp: i32, ws: i32, out: i32, stride: i32, rl: i32, need: i32): void {
+  // Pass 1: columns, four at a time (i32x4 lanes = columns), into the i32 workspace scaled
+  // by 2^PASS1_BITS. Same integer arithmetic as one column at a time, so the same bits.
+  for (let h = 0; h < 32; h += 16) {
+    const a = inp + h;
+    const i0 = v128.load(a);
+    const i1 = v128.load(a, 32);
+    const i2 = v128.load(a, 64);
+    const i3 = v128.load(a, 96);
+    const i4 = v128.load(a, 128);
+    const i5 = v128.load(a, 160);
+    const i6 = v128.load(a, 192);
+    const i7 = v128.load(a, 224);
+    const z1e = i32x4.mul(i32x4.add(i2, i6), i32x4.splat(4433));
+    const tmp2e = i32x4.add(z1e, i32x4.mul(i6, i32x4.splat(-15137)));
+    const tmp3e = i32x4.add(z1e, i32x4.mul(i2, i32x4.splat(6270)));
+    const tmp0e = i32x4.shl(i32x4.add(i0, i4), CONST_BITS);
+    const tmp1e = i32x4.shl(i32x4.sub(i0, i4), CONST_BITS);
+    const tmp10 = i32x4.add(tmp0e, tmp3e);
+    const tmp13 = i32x4.sub(tmp0e, tmp3e);
+    const tmp11 = i32x4.add(tmp1e, tmp2e);
+    const tmp12 = i32x4.sub(tmp1e, tmp2e);
+    let z3 = i32x4.add(i7, i3);
+    let z4 = i32x4.add(i5, i1);
+    const z5 = i32x4.mul(i32x4.add(z3, z4), i32x4.splat(9633));
+    const z1 = i32x4.mul(i32x4.add(i7, i1), i32x4.splat(-7373));
+    const z2 = i32x4.mul(i32x4.add(i5, i3), i32x4.splat(-20995));
+    z3 = i32x4.add(i32x4.mul(z3, i32x4.splat(-16069)), z5);
+    z4 = i32x4.add(i32x4.mul(z4, i32x4.splat(-3196)), z5);
+    const tmp0 = i32x4.add(i32x4.mul(i7, i32x4.splat(2446)), i32x4.add(z1, z3));
+    const tmp1 = i32x4.add(i32x4.mul(i5, i32x4.splat(16819)), i32x4.add(z2, z4));
+    const tmp2 = i32x4.add(i32x4.mul(i3, i32x4.splat(25172)), i32x4.add(z2, z3));
+    const tmp3 = i32x4.add(i32x4.mul(i1, i32x4.splat(12299)), i32x4.add(z1, z4));
+    const half = i32x4.splat(1 << (CONST_BITS - PASS1_BITS - 1));
+    const w = ws + h;
+    v128.store(w, i32x4.shr_s(i32x4.add(i32x4.add(tmp10, tmp3), half), CONST_BITS - PASS1_BITS));
+    v128.store(w, i32x4.shr_s(i32x4.add(i32x4.sub(tmp10, tmp3), half), CONST_BITS - PASS1_BITS), 224);
+    v128.store(w, i32x4.shr_s(i32x4.add(i32x4.add(tmp11, tmp2), half), CONST_BITS - PASS1_BITS), 32);
+    v128.store(w, i32x4.shr_s(i32x4.add(i32x4.sub(tmp11, tmp2), half), CONST_BITS - PASS1_BITS), 192);
+    v128.store(w, i32x4.shr_s(i32x4.add(i32x4.add(tmp12, tmp1), half), CONST_BITS - PASS1_BITS), 64);
+    v128.store(w, i32x4.shr_s(i32x4.add(i32x4.sub(tmp12, tmp1), half), CONST_BITS - PASS1_BITS), 160);
+    v128.store(w, i32x4.shr_s(i32x4.add(i32x4.add(tmp13, tmp0), half), CONST_BITS - PASS1_BITS), 96);
+    v128.store(w, i32x4.shr_s(i32x4.add(i32x4.sub(tmp13, tmp0), half), CONST_BITS - PASS1_BITS), 128);
+  }
+  // Pass 2: rows, descaled by 2^(CONST_BITS + PASS1_BITS + 3), range-limited to bytes.
+  // Only the rows the caller needs (`need`: one flag byte per row of this block).
+  for (let r = 0; r < 8; r++, out += stride) {
+    if (load<u8>(need + r) == 0) continue;
+    const w = ws + (r << 5);
+    const w0 = load<i32>(w);
+    const w1 = load<i32>(w, 4);
+    const w2 = load<i32>(w, 8);
+    const w3 = load<i32>(w, 12);
+    const w4 = load<i32>(w, 16);
+    const w5 = load<i32>(w, 20);
+    const w6 = load<i32>(w, 24);
+    const w7 = load<i32>(w, 28);
+    if ((w1 | w2 | w3 | w4 | w5 | w6 | w7) == 0) {
+      const v = load<u8>(rl + (((w0 + (1 << (PASS1_BITS + 2))) >> (PASS1_BITS + 3)) & 1023));
+      for (let j = 0; j < 8; j++) store<u8>(out + j, v);
+      continue;
+    }
+    let z1 = (w2 + w6) * 4433;
+    let tmp2 = z1 + w6 * -15137;
+    let tmp3 = z1 + w2 * 6270;
+    let tmp0 = (w0 + w4) << CONST_BITS;
+    let tmp1 = (w0 - w4) << CONST_BITS;
+    const tmp10 = tmp0 + tmp3;
+    const tmp13 = tmp0 - tmp3;
+    const tmp11 = tmp1 + tmp2;
+    const tmp12 = tmp1 - tmp2;
+    z1 = w7 + w1;
+    let z2 = w5 + w3;
+    let z3 = w7 + w3;
+    let z4 = w5 + w1;
+    const z5 = (z3 + z4) * 9633;
+    tmp0 = w7 * 2446;
+    tmp1 = w5 * 16819;
+    tmp2 = w3 * 25172;
+    tmp3 = w1 * 12299;
+    z1 *= -7373;
+    z2 *= -20995;
+    z3 = z3 * -16069 + z5;
+    z4 = z4 * -3196 + z5;
+    tmp0 += z1 + z3;
+    tmp1 += z2 + z4;
+    tmp2 += z2 + z3;
+    tmp3 += z1 + z4;
+    const sh = CONST_BITS + PASS1_BITS + 3;
+    const half = 1 << (sh - 1);
+    store<u8>(out, load<u8>(rl + (((tmp10 + tmp3 + half) >> sh) & 1023)));
+    store<u8>(out + 7, load<u8>(rl + (((tmp10 - tmp3 + half) >> sh) & 1023)));
+    store<u8>(out + 1, load<u8>(rl + (((tmp11 + tmp2 + half) >> sh) & 1023)));
+    store<u8>(out + 6, load<u8>(rl + (((tmp11 - tmp2 + half) >> sh) & 1023)));
+    store<u8>(out + 2, load<u8>(rl + (((tmp12 + tmp1 + half) >> sh) & 1023)));
+    store<u8>(out + 5, load<u8>(rl + (((tmp12 - tmp1 + half) >> sh) & 1023)));
+    store<u8>(out + 3, load<u8>(rl + (((tmp13 + tmp0 + half) >> sh) & 1023)));
+    store<u8>(out + 4, load<u8>(rl + (((tmp13 - tmp0 + half) >> sh) & 1023)));
+  }
+}
+
+// One chroma sample of libjpeg's "fancy" 2x2 upsampling (triangle filter: 3/4 nearer, 1/4
+// farther, vertically then horizontally, with its 8 / 7 rounding alternation) at full-size
+// pixel (X, Y), from a cw x ch plane with row stride `cs`; edges replicate.
+// @ts-ignore: decorator
+@inline
+function fancy420(p: i32, cs: i32, cw: i32, ch: i32, X: i32, Y: i32): i32 {
+  const r = Y >> 1;
+  const nb = (Y & 1) == 0 ? (r > 0 ? r - 1 : 0) : r + 1 < ch ? r + 1 : ch - 1;
+  const a = p + r * cs;
+  const b = p + nb * cs;
+  const c = X >> 1;
+  const cur = 3 * <i32>load<u8>(a + c) + <i32>load<u8>(b + c);
+  if ((X & 1) == 0) {
+    if (c == 0) return (cur * 4 + 8) >> 4;
+    return (cur * 3 + 3 * <i32>load<u8>(a + c - 1) + <i32>load<u8>(b + c - 1) + 8) >> 4;
+  }
+  if (c == cw - 1) return (cur * 4 + 7) >> 4;
+  return (cur * 3 + 3 * <i32>load<u8>(a + c + 1) + <i32>load<u8>(b + c + 1) + 7) >> 4;
+}
+
+/**
+ * Full-size 4:2:0 planes to RGB at the pixels (xs[x], ys[y]) (a PIL NEAREST resize, or the
+ * identity): luma at `y` (stride ys_), chroma at `cb`, `cr` (stride cs, cw x ch samples)
+ * upsampled as libjpeg does, then the JFIF conversion of toRgb. Only output pixels are computed.
+ */
+export function toRgbFancy420(y: i32, ystride: i32, cb: i32, cr: i32, cs: i32, cw: i32, ch: i32, xs: i32, ys: i32, W: i32, H: i32, out: i32): void {
+  let o = out;
+  for (let yy = 0; yy < H; yy++) {
+    const Y = load<i32>(ys + (yy << 2));
+    const row = y + Y * ystride;
+    for (let x = 0; x < W; x++, o += 3) {
+      const X = load<i32>(xs + (x << 2));
+      const L = (<i32>load<u8>(row + X) << 16) + 32768;
+      const b = fancy420(cb, cs, cw, ch, X, Y) - 128;
+      const r = fancy420(cr, cs, cw, ch, X, Y) - 128;
+      store<u8>(o, clamp255((L + 91881 * r) >> 16));
+      store<u8>(o + 1, clamp255((L - 22554 * b - 46802 * r) >> 16));
+      store<u8>(o + 2, clamp255((L + 116130 * b) >> 16));
     }
   }
 }
