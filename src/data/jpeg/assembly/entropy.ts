@@ -87,6 +87,7 @@ export function decodeScan(start: i32, end: i32, descs: i32, blocks: i32, perLin
 
       // k = 0 is the DC coefficient (its own table, a difference to the predictor), 1..63 AC.
       let k = 0;
+      let lastK = 0; // full size: the last nonzero zig-zag index (shortcuts in the IDCT)
       while (k < 64) {
         if (cnt < 32) {
           // 64-bit reader: take 4 bytes at once unless one of them is 0xFF (a stuffed byte or
@@ -174,6 +175,7 @@ export function decodeScan(start: i32, end: i32, descs: i32, blocks: i32, perLin
         if (full) {
           // Full-size decode: collect the dequantised coefficient (table = quant, zig-zag order).
           store<i32>(cells + (<i32>load<u8>(zz + k) << 2), <i32>v * load<i32>(table + (k << 2)));
+          lastK = k;
           k++;
           continue;
         }
@@ -198,8 +200,17 @@ export function decodeScan(start: i32, end: i32, descs: i32, blocks: i32, perLin
       const bCol = mCol * load<i32>(d, 36) + load<i32>(d, 44);
       let o = load<i32>(d, 16) + bRow * ny * stride + bCol * nx;
       if (full) {
-        idctIslow(cells, cells + 256, o, stride, rl, load<i32>(d, 64) + bRow * 8);
-        for (let m = 0; m < 256; m += 16) v128.store(cells + m, i32x4.splat(0));
+        const need = load<i32>(d, 64) + bRow * 8;
+        if (lastK == 0) {
+          // DC only: both passes reduce to one value (the same arithmetic as the full IDCT).
+          const v = load<u8>(rl + ((((load<i32>(cells) << PASS1_BITS) + (1 << (PASS1_BITS + 2))) >> (PASS1_BITS + 3)) & 1023));
+          for (let r = 0; r < 8; r++, o += stride) if (load<u8>(need + r) != 0) store<u64>(o, <u64>v * 0x0101010101010101);
+          store<i32>(cells, 0);
+        } else {
+          // Zig-zag indices <= 9 all lie in columns 0-3: the right half of pass 1 is zero.
+          idctIslow(cells, cells + 256, o, stride, rl, need, lastK <= 9);
+          for (let m = 0; m < 256; m += 16) v128.store(cells + m, i32x4.splat(0));
+        }
       } else if (four) {
         const r = bytes4(q);
         store<u8>(o, <u8>i32x4.extract_lane(r, 0));
@@ -275,10 +286,12 @@ const PASS1_BITS: i32 = 2;
 
 // @ts-ignore: decorator
 @inline
-function idctIslow(inp: i32, ws: i32, out: i32, stride: i32, rl: i32, need: i32): void {
+function idctIslow(inp: i32, ws: i32, out: i32, stride: i32, rl: i32, need: i32, leftOnly: bool): void {
+  if (leftOnly) for (let r = 0; r < 8; r++) v128.store(ws + (r << 5), i32x4.splat(0), 16);
   // Pass 1: columns, four at a time (i32x4 lanes = columns), into the i32 workspace scaled
   // by 2^PASS1_BITS. Same integer arithmetic as one column at a time, so the same bits.
-  for (let h = 0; h < 32; h += 16) {
+  const hEnd: i32 = leftOnly ? 16 : 32;
+  for (let h = 0; h < hEnd; h += 16) {
     const a = inp + h;
     const i0 = v128.load(a);
     const i1 = v128.load(a, 32);
@@ -376,44 +389,38 @@ function idctIslow(inp: i32, ws: i32, out: i32, stride: i32, rl: i32, need: i32)
   }
 }
 
-// One chroma sample of libjpeg's "fancy" 2x2 upsampling (triangle filter: 3/4 nearer, 1/4
-// farther, vertically then horizontally, with its 8 / 7 rounding alternation) at full-size
-// pixel (X, Y), from a cw x ch plane with row stride `cs`; edges replicate.
-// @ts-ignore: decorator
-@inline
-function fancy420(p: i32, cs: i32, cw: i32, ch: i32, X: i32, Y: i32): i32 {
-  const r = Y >> 1;
-  const nb = (Y & 1) == 0 ? (r > 0 ? r - 1 : 0) : r + 1 < ch ? r + 1 : ch - 1;
-  const a = p + r * cs;
-  const b = p + nb * cs;
-  const c = X >> 1;
-  const cur = 3 * <i32>load<u8>(a + c) + <i32>load<u8>(b + c);
-  if ((X & 1) == 0) {
-    if (c == 0) return (cur * 4 + 8) >> 4;
-    return (cur * 3 + 3 * <i32>load<u8>(a + c - 1) + <i32>load<u8>(b + c - 1) + 8) >> 4;
-  }
-  if (c == cw - 1) return (cur * 4 + 7) >> 4;
-  return (cur * 3 + 3 * <i32>load<u8>(a + c + 1) + <i32>load<u8>(b + c + 1) + 7) >> 4;
-}
-
 /**
  * Full-size 4:2:0 planes to RGB at the pixels (xs[x], ys[y]) (a PIL NEAREST resize, or the
  * identity): luma at `y` (stride ys_), chroma at `cb`, `cr` (stride cs, cw x ch samples)
  * upsampled as libjpeg does, then the JFIF conversion of toRgb. Only output pixels are computed.
  */
 export function toRgbFancy420(y: i32, ystride: i32, cb: i32, cr: i32, cs: i32, cw: i32, ch: i32, xs: i32, ys: i32, W: i32, H: i32, out: i32): void {
+  // libjpeg's "fancy" 2x2 upsampling is a triangle filter: 3/4 of the nearer chroma sample
+  // and 1/4 of the next one, vertically (rows r and nb) then horizontally (columns c and cn),
+  // rounding +8 for even and +7 for odd output columns; at the edges the neighbour is the
+  // sample itself, which turns the formula into libjpeg's edge case (4 * sum + rounding).
   let o = out;
   for (let yy = 0; yy < H; yy++) {
     const Y = load<i32>(ys + (yy << 2));
-    const row = y + Y * ystride;
+    const r = Y >> 1;
+    const nb = (Y & 1) == 0 ? select<i32>(r - 1, 0, r > 0) : select<i32>(r + 1, ch - 1, r + 1 < ch);
+    const rowY = y + Y * ystride;
+    const b0 = cb + r * cs;
+    const b1 = cb + nb * cs;
+    const r0 = cr + r * cs;
+    const r1 = cr + nb * cs;
     for (let x = 0; x < W; x++, o += 3) {
       const X = load<i32>(xs + (x << 2));
-      const L = (<i32>load<u8>(row + X) << 16) + 32768;
-      const b = fancy420(cb, cs, cw, ch, X, Y) - 128;
-      const r = fancy420(cr, cs, cw, ch, X, Y) - 128;
-      store<u8>(o, clamp255((L + 91881 * r) >> 16));
-      store<u8>(o + 1, clamp255((L - 22554 * b - 46802 * r) >> 16));
-      store<u8>(o + 2, clamp255((L + 116130 * b) >> 16));
+      const c = X >> 1;
+      const odd = X & 1;
+      const cn = odd ? select<i32>(c + 1, cw - 1, c + 1 < cw) : select<i32>(c - 1, 0, c > 0);
+      const rnd = 8 - odd;
+      const cbv = ((3 * (3 * <i32>load<u8>(b0 + c) + <i32>load<u8>(b1 + c)) + 3 * <i32>load<u8>(b0 + cn) + <i32>load<u8>(b1 + cn) + rnd) >> 4) - 128;
+      const crv = ((3 * (3 * <i32>load<u8>(r0 + c) + <i32>load<u8>(r1 + c)) + 3 * <i32>load<u8>(r0 + cn) + <i32>load<u8>(r1 + cn) + rnd) >> 4) - 128;
+      const L = (<i32>load<u8>(rowY + X) << 16) + 32768;
+      store<u8>(o, clamp255((L + 91881 * crv) >> 16));
+      store<u8>(o + 1, clamp255((L - 22554 * cbv - 46802 * crv) >> 16));
+      store<u8>(o + 2, clamp255((L + 116130 * cbv) >> 16));
     }
   }
 }
