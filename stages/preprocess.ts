@@ -28,7 +28,7 @@ export default defineStage({
     on_bad_image: { type: 'string', doc: 'error: stop at the first unreadable image, naming it; skip: leave it out and list it in manifest.json.', enum: ['error', 'skip'], default: 'error' },
     decode: {
       type: 'string',
-      doc: 'exact (default): full-size decode, then the resize; nearest gives the study\'s PIL/Keras pixels bit for bit. fast: JPEG files decode at 1/2, 1/4 or 1/8 scale in the DCT domain (each pixel the mean of a 2x2, 4x4 or 8x8 cell), on one worker thread per core, then the resize; about 3x faster than exact, NOT the study\'s pixels (close in mean); other formats decode as in exact. Recorded in manifest.json.',
+      doc: 'exact (default): full-size decode (baseline JPEGs with nearest: our libjpeg-identical decoder on worker threads), then the resize; nearest gives the study\'s PIL/Keras pixels bit for bit. fast: JPEG files decode at 1/2, 1/4 or 1/8 scale in the DCT domain (each pixel the mean of a 2x2, 4x4 or 8x8 cell), on one worker thread per core, then the resize; about 3x faster than exact, NOT the study\'s pixels (close in mean); other formats decode as in exact. Recorded in manifest.json.',
       enum: ['exact', 'fast'],
       default: 'exact',
     },

@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import sharp from 'sharp';
+import { decodeImageBuffer } from '../src/data/decode.ts';
 import { readNpy } from '../src/data/npy.ts';
 import { runPreprocess } from '../src/data/preprocess.ts';
 import { resizeInto, resizeNearestInto } from '../src/data/resize.ts';
@@ -160,6 +161,22 @@ test('exact: the same bytes as Pillow open / convert(RGB) / resize(NEAREST) (ski
     decodeJpegExactNearestInto(jpg, ow, oh, out, 0);
     assert.ok(Buffer.from(out).equals(pil), `${name} -> ${ow}x${oh} differs from Pillow`);
   }
+});
+
+test('embedded ICC profiles are ignored, as PIL does: our decoder and the sharp path give the stored pixels', async () => {
+  const px = texture(64, 48, 9);
+  const raw = { raw: { width: 64, height: 48, channels: 3 as const } };
+  const jpg = await sharp(px, raw).withIccProfile('p3').jpeg({ quality: 90 }).toBuffer();
+  assert.ok((await sharp(jpg).metadata()).icc, 'the file carries a profile');
+  const ours = new Uint8Array(64 * 48 * 3);
+  decodeJpegExactNearestInto(jpg, 64, 48, ours, 0);
+  const viaSharp = await decodeImageBuffer(jpg, 'p3.jpg');
+  assert.ok(Buffer.from(ours).equals(Buffer.from(viaSharp.data)), 'sharp path converted through the profile');
+  const converted = (await sharp(jpg).toColourspace('srgb').raw().toBuffer()) as Buffer;
+  assert.ok(!converted.equals(Buffer.from(ours)), 'the profile would change the pixels (so this test can fail)');
+  // A progressive file takes the sharp path in both modes: same stored pixels.
+  const prog = await sharp(px, raw).withIccProfile('p3').jpeg({ quality: 90, progressive: true }).toBuffer();
+  assert.ok(Buffer.from((await decodeImageBuffer(prog, 'p.jpg')).data).equals(Buffer.from((await sharp(prog, { ignoreIcc: true }).raw().toBuffer()) as Buffer)));
 });
 
 test('files outside the decoder scope raise JpegFallback with a reason (sharp takes them)', async () => {

@@ -29,7 +29,8 @@ export interface DecodeOptions {
 
 /**
  * How the preprocess stage decodes JPEG files. `exact`: full-size decode, then our resize
- * (the study's PIL/Keras pixels, bit for bit, with `nearest`). `fast`: our scaled decoder
+ * (the study's PIL/Keras pixels, bit for bit, with `nearest`; baseline JPEGs then go through
+ * our libjpeg-identical decoder, jpeg/decode-scaled.ts decodeJpegExactNearestInto). `fast`: our scaled decoder
  * (jpeg/decode-scaled.ts) decodes at 1/2, 1/4 or 1/8 in the DCT domain, on worker threads,
  * then the resize method does the rest; files outside its scope go through sharp's
  * shrink-on-load (decodeJpegResized). Several times less work per image, NOT the study's pixels.
@@ -73,7 +74,9 @@ export function isJpeg(buf: Uint8Array): boolean {
 export async function decodeJpegResized(buf: Buffer, source: string, outH: number, outW: number, kernel: SharpKernel, opts: DecodeOptions = {}): Promise<RawImage> {
   const sharp = await loadSharp();
   try {
-    const { data, info } = await sharp(buf, { failOn: opts.allowTruncated ? 'none' : 'error', limitInputPixels: false })
+    // ignoreIcc: PIL's convert('RGB') leaves pixels as stored; sharp would convert them to
+    // sRGB through an embedded ICC profile (a Display P3 JPEG: most pixels differ).
+    const { data, info } = await sharp(buf, { failOn: opts.allowTruncated ? 'none' : 'error', limitInputPixels: false, ignoreIcc: true })
       .resize(outW, outH, { fit: 'fill', kernel, fastShrinkOnLoad: true })
       .removeAlpha()
       .toColourspace('srgb')
@@ -100,7 +103,9 @@ export async function decodeImageBuffer(buf: Buffer, source: string, opts: Decod
   }
   const sharp = await loadSharp();
   try {
-    const { data, info } = await sharp(buf, { failOn: opts.allowTruncated ? 'none' : 'error', limitInputPixels: false })
+    // ignoreIcc: PIL's convert('RGB') leaves pixels as stored; sharp would convert them to
+    // sRGB through an embedded ICC profile (a Display P3 JPEG: most pixels differ).
+    const { data, info } = await sharp(buf, { failOn: opts.allowTruncated ? 'none' : 'error', limitInputPixels: false, ignoreIcc: true })
       .removeAlpha()
       .toColourspace('srgb')
       .raw({ depth: 'uchar' })

@@ -1,14 +1,18 @@
 /**
- * A baseline JPEG decoder that decodes straight to a reduced size, for `decode: fast`.
+ * Our baseline JPEG decoder, in two modes that share the parser and the wasm entropy decoder.
  *
- * Why: a 1024x1024 photo resized to 224 needs a quarter of its pixels at most. libjpeg can
- * decode at 1/2, 1/4 or 1/8 scale (Pillow's `draft`), but sharp only uses 1/4 when the
- * remaining resize is at least 5x (1024 -> 224 gets 1/2), and each sharp call costs about
- * 1 ms of option marshalling and libvips pipeline set-up. This decoder picks the largest
- * scale s in {8, 4, 2} that keeps the image at least as large as the target (Pillow's draft
- * rule) and evaluates each block's inverse DCT directly at that scale (see scaled-idct.ts):
+ * Scaled (`decode: fast`): a 1024x1024 photo resized to 224 needs a quarter of its pixels at
+ * most. libjpeg can decode at 1/2, 1/4 or 1/8 scale (Pillow's `draft`), but sharp only uses
+ * 1/4 when the remaining resize is at least 5x (1024 -> 224 gets 1/2), and each sharp call
+ * costs about 1 ms of option marshalling and libvips pipeline set-up. This mode picks the
+ * largest scale s in {8, 4, 2} that keeps the image at least as large as the target (Pillow's
+ * draft rule) and evaluates each block's inverse DCT directly at that scale (scaled-idct.ts):
  * output pixel = the mean of the s x s cell of the full-size decode (chroma box-upsampled),
  * computed from the nonzero coefficients only, in one pass over the entropy-coded data.
+ *
+ * Full size (`decode: exact` with nearest, decodeJpegExactNearestInto): libjpeg's default
+ * decode reproduced bit for bit (islow IDCT, range limiting, fancy upsampling, JFIF colour
+ * tables; see assembly/entropy.ts), for grey, 4:4:4 and 4:2:0, with PIL's NEAREST fused in.
  *
  * Scope: 8-bit sequential Huffman JPEGs (SOF0/SOF1; interleaved or not; restart markers;
  * 1 component grey or 3 components YCbCr/RGB; sampling factors that are powers of two).

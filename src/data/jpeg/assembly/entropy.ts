@@ -1,8 +1,9 @@
 // AssemblyScript source of the WebAssembly half of the scaled JPEG decoder (decode-scaled.ts).
 // Build: `npm run build:wasm` writes ../entropy-wasm.ts (the module as base64); a test checks
 // that the committed build matches this source. The JavaScript side parses markers, builds
-// the tables and lays out memory; this side runs the two loops that cost: entropy decoding
-// with the scaled inverse DCT of every block, and the colour conversion.
+// the tables and lays out memory; this side runs the loops that cost: entropy decoding with
+// the scaled inverse DCT of every block (or libjpeg's full-size islow IDCT), upsampling and
+// the colour conversion.
 //
 // Memory layouts (all little-endian, offsets in bytes):
 //   Huffman table (TABLE_BYTES): lookup u16[512] | maxCode i32[18] | valOffset i32[18] | values u8[256]
