@@ -9,7 +9,8 @@ import { ZIGZAG_TO_NATURAL } from './scaled-idct.ts';
 
 interface Exports {
   memory: WebAssembly.Memory;
-  decodeScan(start: number, end: number, descs: number, blocks: number, perLine: number, total: number, restartInterval: number, preds: number, ncomp: number, cells: number, full: number, zz: number, rl: number): number;
+  decodeScan(start: number, end: number, descs: number, blocks: number, perLine: number, total: number, restartInterval: number, preds: number, ncomp: number, cells: number): number;
+  decodeScanFull(start: number, end: number, descs: number, blocks: number, perLine: number, total: number, restartInterval: number, preds: number, ncomp: number, cells: number, zz: number, rl: number): number;
   toRgbFancy420(y: number, ystride: number, cb: number, cr: number, cs: number, cw: number, ch: number, xs: number, ys: number, W: number, H: number, out: number): void;
   toRgb(a: number, b: number, c: number, stride: number, xs: number, ys: number, W: number, H: number, out: number, mode: number): void;
 }
@@ -148,7 +149,8 @@ export class WasmDecoder {
   decodeScan(start: number, descs: number[][], perLine: number, total: number, restartInterval: number, ncomp: number, full = false): number {
     const d = new Int32Array(this.x.memory.buffer, DESCS, descs.length * DESC_FIELDS);
     descs.forEach((row, i) => d.set(row, i * DESC_FIELDS));
-    const r = this.x.decodeScan(this.data + start, this.data + this.dataLen, DESCS, descs.length, perLine, total, restartInterval, PREDS, ncomp, CELLS, full ? 1 : 0, ZZ, RL);
+    const a = [this.data + start, this.data + this.dataLen, DESCS, descs.length, perLine, total, restartInterval, PREDS, ncomp, CELLS] as const;
+    const r = full ? this.x.decodeScanFull(...a, ZZ, RL) : this.x.decodeScan(...a);
     return r < 0 ? r : r - this.data;
   }
 

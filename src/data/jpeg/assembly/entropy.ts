@@ -48,7 +48,22 @@ function bytes4(x: v128): v128 {
  * -1 data ends early, -2 missing restart marker, -3 bad Huffman code, -4 coefficient index
  * past 63, -5 bad DC magnitude.
  */
-export function decodeScan(start: i32, end: i32, descs: i32, blocks: i32, perLine: i32, total: i32, restartInterval: i32, preds: i32, ncomp: i32, cells: i32, full: i32, zz: i32, rl: i32): i32 {
+export function decodeScan(start: i32, end: i32, descs: i32, blocks: i32, perLine: i32, total: i32, restartInterval: i32, preds: i32, ncomp: i32, cells: i32): i32 {
+  return scan(start, end, descs, blocks, perLine, total, restartInterval, preds, ncomp, cells, false, 0, 0);
+}
+
+/**
+ * decodeScan for the full-size decode: coefficients go to libjpeg's islow IDCT instead of
+ * the scaled cells (`zz`: zig-zag to natural order, `rl`: the range-limit table). Two
+ * exports of one inlined body, so each is compiled without the other's branches.
+ */
+export function decodeScanFull(start: i32, end: i32, descs: i32, blocks: i32, perLine: i32, total: i32, restartInterval: i32, preds: i32, ncomp: i32, cells: i32, zz: i32, rl: i32): i32 {
+  return scan(start, end, descs, blocks, perLine, total, restartInterval, preds, ncomp, cells, true, zz, rl);
+}
+
+// @ts-ignore: decorator
+@inline
+function scan(start: i32, end: i32, descs: i32, blocks: i32, perLine: i32, total: i32, restartInterval: i32, preds: i32, ncomp: i32, cells: i32, full: bool, zz: i32, rl: i32): i32 {
   // Bit reader state in locals: wasm globals would be memory traffic in the hottest loop.
   let acc: u64 = 0;
   let cnt: i32 = 0;
