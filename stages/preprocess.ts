@@ -17,7 +17,8 @@ export default defineStage({
     'folds.npy, groups.npy, index.csv, manifest.json and thumbnails.png.',
   version: '1',
   codeDeps: ['src/data', 'src/stats/folds.ts', 'src/stats/rng.ts', 'src/study/csv.ts'],
-  resources: { cpu: 1 },
+  // JPEG decoding runs on one worker thread per reserved CPU slot (capped at --jobs).
+  resources: { cpu: 4 },
   params: {
     adapter: { type: 'string', doc: 'Layout reader of the download (see docs/data.md).', enum: ADAPTERS, required: true },
     root: { type: 'path', doc: 'Folder of the download in the adapter\'s layout; not used by synthetic.', mustExist: 'dir' },
@@ -69,6 +70,7 @@ export default defineStage({
       log: (m) => ctx.log(m),
       warn: (m) => ctx.warn(m),
       signal: ctx.signal,
+      threads: ctx.cpus,
     });
   },
 });

@@ -30,6 +30,7 @@ function ctx(params: Record<string, unknown>, warnings: string[] = []): StageCon
     workDir: outDir,
     seed: 0,
     device: { type: 'cpu' },
+    cpus: 2,
     pipelineDir: outDir,
     progress: () => {},
     log: () => {},

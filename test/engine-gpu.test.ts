@@ -30,3 +30,23 @@ test('--gpus 2: at most two GPU instances at once, each with its own single card
   const show = await p.run(['show', 'train[k=3]']);
   assert.match(show.stdout, /device\s+gpu [01]/);
 });
+
+test('ctx.cpus is the CPU slots an instance holds: resources.cpu capped at --jobs, 1 by default', async () => {
+  const p = new Project(`stages:
+  wide:
+    uses: echo
+    resources: { cpu: 3 }
+    params: { output: wide }
+  narrow:
+    uses: echo
+    params: { output: narrow }
+  big:
+    uses: echo
+    resources: { cpu: 8 }
+    params: { output: big }
+`);
+  const r = await p.run(['run', '--jobs', '4', '--reporter', 'plain']);
+  assert.equal(r.code, 0, r.stderr + r.stdout);
+  const cpus = Object.fromEntries(p.invocations().map((i) => [i.id, i.cpus]));
+  assert.deepEqual(cpus, { wide: 3, narrow: 1, big: 4 });
+});

@@ -91,6 +91,8 @@ export interface PreprocessEnv {
   log(message: string): void;
   warn(message: string): void;
   signal?: AbortSignal;
+  /** Decode threads (the JPEG worker pool); default: every core. The stage passes its CPU slots. */
+  threads?: number;
 }
 
 /**
@@ -211,7 +213,8 @@ export async function runPreprocess(params: PreprocessParams, env: PreprocessEnv
   // decode: fast decodes JPEGs with our scaled decoder (jpeg/decode-scaled.ts), which runs on
   // the calling thread: a pool of one worker thread per core carries it for sets big enough
   // to repay the threads' start-up (~0.1 s each); two requests per thread keep each one busy.
-  const pool = fastPool ? new JpegDecodePool(availableParallelism(), pixels.buffer as SharedArrayBuffer) : undefined;
+  const threads = Math.max(1, Math.min(env.threads ?? availableParallelism(), availableParallelism()));
+  const pool = fastPool ? new JpegDecodePool(threads, pixels.buffer as SharedArrayBuffer) : undefined;
   const workers = Math.max(1, Math.min(pool ? 2 * pool.size : uv, N));
   // libvips threads per image: the pool already runs `workers` images in parallel.
   sharp.concurrency(Math.max(1, Math.floor(availableParallelism() / workers)));

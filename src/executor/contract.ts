@@ -110,6 +110,11 @@ export interface StageContext<P = Record<string, unknown>> {
   /** The pipeline's seed (top-level `seed`, overridable per stage); part of the cache key. */
   readonly seed: number;
   readonly device: DeviceAssignment;
+  /**
+   * CPU slots the scheduler reserved for this instance: its `resources.cpu`, capped at
+   * `--jobs`. A stage that runs threads of its own (preprocess's decoders) uses at most this many.
+   */
+  readonly cpus: number;
   /** Directory holding the pipeline file (for resolving user-relative paths in messages). */
   readonly pipelineDir: string;
   progress(p: Progress): void;

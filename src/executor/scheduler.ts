@@ -264,6 +264,7 @@ export async function runPlan(opts: RunOptions): Promise<RunResult> {
       workDir,
       seed: inst.seed,
       device,
+      cpus: Math.max(1, Math.min(inst.resources.cpu || 1, cpu.size)),
       pipelineDir: plan.dir,
     };
     const startedAt = new Date();

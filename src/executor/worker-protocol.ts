@@ -16,6 +16,7 @@ export interface WorkerContextData {
   workDir: string;
   seed: number;
   device: DeviceAssignment;
+  cpus: number;
   pipelineDir: string;
 }
 
