@@ -95,7 +95,7 @@ export default defineStage<CcaParams>({
     epsilon: { type: 'number', doc: "svcca's epsilon (the study: 1e-12)", default: 1e-12, min: 0 },
   },
   resources: { cpu: 1 },
-  codeDeps: ['src/stats', 'src/study', 'src/data/npy.ts'],
+  codeDeps: ['src/stats', 'src/study', 'src/data/npy.ts', 'src/wasm'],
   async run(ctx) {
     const p = ctx.params;
     const roles = resolveRoles(p);

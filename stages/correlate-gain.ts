@@ -33,7 +33,7 @@ export default defineStage<CorrelateGainParams>({
     level: { type: 'number', doc: 'Band confidence level', default: 0.95, min: 0.5, max: 0.999 },
   },
   resources: { cpu: 1 },
-  codeDeps: ['src/stats', 'src/study'],
+  codeDeps: ['src/stats', 'src/study', 'src/wasm'],
   async run(ctx) {
     const p = ctx.params;
     const roles = resolveRoles(p);

@@ -47,7 +47,7 @@ export default defineStage<ExtractParams>({
     preprocess: { type: 'string', doc: 'Input normalisation (the study: caffe)', default: 'caffe', enum: ['caffe', 'tf', 'torch', 'none'] },
   },
   resources: { gpu: 1 },
-  codeDeps: ['src/ml', 'src/stats/rng.ts', 'src/study/stage-io.ts', 'src/study/names.ts', 'src/study/training-params.ts', 'src/data/npy.ts'],
+  codeDeps: ['src/ml', 'src/stats/rng.ts', 'src/study/stage-io.ts', 'src/study/names.ts', 'src/study/training-params.ts', 'src/data/npy.ts', 'src/wasm'],
   runtimeKey: tfRuntimeKey,
   async run(ctx) {
     const p = ctx.params;

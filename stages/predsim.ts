@@ -26,7 +26,7 @@ export default defineStage<PredsimParams>({
     baseline: { type: 'string', doc: "Independent-errors baseline: paper = a1 a2 + (1-a1)(1-a2); code = a1^2 + (1-a1)^2 (what produced the paper's published 'rand' values)", default: 'paper', enum: ['paper', 'code'] },
   },
   resources: { cpu: 1 },
-  codeDeps: ['src/stats', 'src/study', 'src/data/npy.ts'],
+  codeDeps: ['src/stats', 'src/study', 'src/data/npy.ts', 'src/wasm'],
   async run(ctx) {
     const p = ctx.params;
     const roles = resolveRoles(p);

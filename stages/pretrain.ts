@@ -43,7 +43,7 @@ export default defineStage<PretrainParams>({
     ...SHARED_TRAINING_PARAMS,
   },
   resources: { gpu: 1 },
-  codeDeps: ['src/ml', 'src/stats/rng.ts', 'src/study/stage-io.ts', 'src/study/training-params.ts', 'src/data/npy.ts'],
+  codeDeps: ['src/ml', 'src/stats/rng.ts', 'src/study/stage-io.ts', 'src/study/training-params.ts', 'src/data/npy.ts', 'src/wasm'],
   runtimeKey: tfRuntimeKey,
   async run(ctx) {
     const p = ctx.params;

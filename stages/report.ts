@@ -32,7 +32,7 @@ export default defineStage<ReportParams>({
     filters: { type: 'boolean', doc: "Figure 4: draw the pretrain sources' conv1 filters (loads each weights.h5)", default: true },
   },
   resources: { cpu: 1 },
-  codeDeps: ['src/study', 'src/stats', 'src/ml/filters.ts', 'src/ml/resnet.ts', 'src/ml/keras-h5.ts'],
+  codeDeps: ['src/study', 'src/stats', 'src/ml/filters.ts', 'src/ml/resnet.ts', 'src/ml/keras-h5.ts', 'src/wasm'],
   async run(ctx) {
     const p = ctx.params;
     const roles = resolveRoles(p);

@@ -11,50 +11,19 @@
  * the two lanes are added at the end. 4 x 2 keeps 8 accumulators + 6 operands within the
  * 16 SIMD registers of x86-64 (4 x 4 spills and measured slower).
  */
+import { localGet as get, localSet as set, name, section, simd, sleb, T_I32, T_V128, uleb, vec } from '../wasm/emit.ts';
 
 /** Rows of the left operand per kernel call (the stack is padded to a multiple of it). */
 export const KERNEL_ROWS = 4;
 /** Rows of the right operand per kernel call. */
 export const KERNEL_COLS = 2;
 
-function uleb(n: number): number[] {
-  const out: number[] = [];
-  do {
-    let b = n & 0x7f;
-    n >>>= 7;
-    if (n !== 0) b |= 0x80;
-    out.push(b);
-  } while (n !== 0);
-  return out;
-}
-
-function sleb(n: number): number[] {
-  const out: number[] = [];
-  for (;;) {
-    const b = n & 0x7f;
-    n >>= 7;
-    if ((n === 0 && (b & 0x40) === 0) || (n === -1 && (b & 0x40) !== 0)) {
-      out.push(b);
-      return out;
-    }
-    out.push(b | 0x80);
-  }
-}
-
-const section = (id: number, body: number[]): number[] => [id, ...uleb(body.length), ...body];
-const vec = (items: number[][]): number[] => [...uleb(items.length), ...items.flat()];
-const name = (s: string): number[] => [...uleb(s.length), ...Array.from(s, (c) => c.charCodeAt(0))];
-
 // Opcodes used (WebAssembly core + fixed-width SIMD proposal, both standard since 2021).
-const T_I32 = 0x7f;
-const T_V128 = 0x7b;
 const OP = {
   block: 0x02,
   loop: 0x03,
   end: 0x0b,
   brIf: 0x0d,
-  localGet: 0x20,
-  localSet: 0x21,
   localTee: 0x22,
   f64Store: 0x39,
   i32Const: 0x41,
@@ -63,13 +32,9 @@ const OP = {
   i32Add: 0x6a,
   i32Mul: 0x6c,
   f64Add: 0xa0,
-  simd: 0xfd,
 } as const;
 const SIMD = { load: 0x00, const: 0x0c, f64x2ExtractLane: 0x21, f64x2Add: 0xf0, f64x2Mul: 0xf2 } as const;
 
-const get = (i: number): number[] => [OP.localGet, ...uleb(i)];
-const set = (i: number): number[] => [OP.localSet, ...uleb(i)];
-const simd = (op: number, ...imm: number[]): number[] => [OP.simd, ...uleb(op), ...imm];
 
 /** The binary of the kernel module (exports `k` and `mem`). */
 export function gramKernelBytes(): Uint8Array<ArrayBuffer> {

@@ -21,6 +21,7 @@
  * Products are summed in float32 in k order (like any GEMM); callers compare
  * against the cpu backend within 1e-4.
  */
+import { localGet as get, localSet as set, name as str, section, simd, T_F32 as F32, T_I32 as I32, T_V128 as V128, uleb, vec } from '../../wasm/emit.ts';
 
 /** Rows of the full tile (8 accumulators x 2 halves + 2 B vectors + 1 A splat fit 16 SIMD registers). */
 export const MR = 4;
@@ -31,22 +32,6 @@ export const KC = 512;
 /** Row block: MC rows of A (sliced to KC) stay in L2 while the panels stream. */
 export const MC = 64;
 
-function uleb(n: number): number[] {
-  const out: number[] = [];
-  do {
-    let b = n & 0x7f;
-    n >>>= 7;
-    if (n !== 0) b |= 0x80;
-    out.push(b);
-  } while (n !== 0);
-  return out;
-}
-const section = (id: number, body: number[]): number[] => [id, ...uleb(body.length), ...body];
-const vec = (items: number[][]): number[] => [...uleb(items.length), ...items.flat()];
-const str = (s: string): number[] => [...uleb(s.length), ...Array.from(s, (c) => c.charCodeAt(0))];
-
-const I32 = 0x7f;
-const V128 = 0x7b;
 const op = {
   if: 0x04,
   block: 0x02,
@@ -54,8 +39,6 @@ const op = {
   i32Eqz: 0x45,
   loop: 0x03,
   brIf: 0x0d,
-  get: 0x20,
-  set: 0x21,
   tee: 0x22,
   i32Const: 0x41,
   i32LtU: 0x49,
@@ -75,10 +58,6 @@ const simdOp = {
   f32x4Mul: 0xe6,
   f32x4Div: 0xe7,
 } as const;
-const F32 = 0x7d;
-const get = (i: number): number[] => [op.get, ...uleb(i)];
-const set = (i: number): number[] => [op.set, ...uleb(i)];
-const simd = (o: number, ...imm: number[]): number[] => [0xfd, ...uleb(o), ...imm];
 /** memarg: alignment exponent (a hint) and constant byte offset. */
 const mem = (align: number, offset: number): number[] => [align, ...uleb(offset)];
 
