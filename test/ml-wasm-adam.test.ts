@@ -6,22 +6,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { loadTf, type Tf } from '../src/ml/backend.ts';
+import { values } from './fixtures/wasm-compare.ts';
 import { KerasAdam } from '../src/ml/train/adam.ts';
 import { ADAM_KERNEL } from '../src/ml/wasm-kernels/adam-kernel.ts';
 
 const rt = await loadTf({ prefer: 'wasm' });
 const tf: Tf = rt.tf;
-
-/** Deterministic pseudo-random values in [-scale/2, scale/2). */
-function values(n: number, seed: number, scale = 1): Float32Array {
-  const out = new Float32Array(n);
-  let s = seed >>> 0;
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    out[i] = (s / 2 ** 32 - 0.5) * scale;
-  }
-  return out;
-}
 
 test('fused Adam equals the op-by-op update bit for bit (ragged sizes, 3 steps), without touching old buffers', () => {
   assert.ok(rt.info.customKernels.includes(ADAM_KERNEL), 'kernel registered');

@@ -6,35 +6,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { loadTf, type Tf } from '../src/ml/backend.ts';
+import { backendRunner, relErr, values } from './fixtures/wasm-compare.ts';
 import { gemm, gemmKernels, KC, packRowMajor, packStrided } from '../src/ml/wasm-kernels/gemm.ts';
 
 const rt = await loadTf({ prefer: 'wasm' });
 const tf: Tf = rt.tf;
+const on = backendRunner(tf);
 type Tensor = import('@tensorflow/tfjs').Tensor;
 type Tensor4D = import('@tensorflow/tfjs').Tensor4D;
-
-/** Deterministic pseudo-random values so cpu and wasm see identical inputs. */
-function values(n: number, seed: number): Float32Array {
-  const out = new Float32Array(n);
-  let s = seed >>> 0;
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    out[i] = s / 2 ** 32 - 0.5;
-  }
-  return out;
-}
-
-/** Largest absolute difference relative to the largest reference magnitude. */
-function relErr(got: ArrayLike<number>, want: ArrayLike<number>): number {
-  assert.equal(got.length, want.length);
-  let num = 0;
-  let den = 0;
-  for (let i = 0; i < want.length; i++) {
-    num = Math.max(num, Math.abs(got[i]! - want[i]!));
-    den = Math.max(den, Math.abs(want[i]!));
-  }
-  return den === 0 ? num : num / den;
-}
 
 interface HeapBackend {
   typedArrayFromHeap(t: { dataId: object; shape: number[]; dtype: string }): Float32Array;
@@ -101,19 +80,6 @@ test('gemm: strided A, ragged m / n, several reduction blocks, overwrite and acc
     tf.dispose([a, b]);
   }
 });
-
-/** Runs `fn` on the named backend and returns the values of the tensors it returns. */
-async function on(backend: 'cpu' | 'wasm', fn: () => Tensor[]): Promise<Float32Array[]> {
-  await tf.setBackend(backend);
-  try {
-    const out = fn();
-    const vals = await Promise.all(out.map(async (t) => (await t.data()) as Float32Array));
-    tf.dispose(out);
-    return vals;
-  } finally {
-    await tf.setBackend('wasm');
-  }
-}
 
 type Shape4 = [number, number, number, number];
 // Channel counts that are multiples of 8 take the GEMM paths; >512 output pixels span

@@ -5,45 +5,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { loadTf, type Tf } from '../src/ml/backend.ts';
+import { backendRunner, relErr, values } from './fixtures/wasm-compare.ts';
 
 const rt = await loadTf({ prefer: 'wasm' });
 const tf: Tf = rt.tf;
-
-/** Runs `fn` on the named backend and returns the values of the tensors it returns. */
-async function on(backend: 'cpu' | 'wasm', fn: () => import('@tensorflow/tfjs').Tensor[]): Promise<Float32Array[]> {
-  await tf.setBackend(backend);
-  try {
-    const out = fn();
-    const vals = await Promise.all(out.map(async (t) => (await t.data()) as Float32Array));
-    tf.dispose(out);
-    return vals;
-  } finally {
-    await tf.setBackend('wasm');
-  }
-}
-
-/** Largest absolute difference relative to the largest reference magnitude. */
-function relErr(got: Float32Array, want: Float32Array): number {
-  assert.equal(got.length, want.length);
-  let num = 0;
-  let den = 0;
-  for (let i = 0; i < want.length; i++) {
-    num = Math.max(num, Math.abs(got[i]! - want[i]!));
-    den = Math.max(den, Math.abs(want[i]!));
-  }
-  return den === 0 ? num : num / den;
-}
-
-/** Deterministic pseudo-random values so cpu and wasm see identical inputs. */
-function values(n: number, seed: number): Float32Array {
-  const out = new Float32Array(n);
-  let s = seed >>> 0;
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    out[i] = s / 2 ** 32 - 0.5;
-  }
-  return out;
-}
+const on = backendRunner(tf);
 
 type Case = { x: [number, number, number, number]; k: number; cout: number; stride: 1 | 2; pad: 'same' | 'valid' };
 const cases: Case[] = [];

@@ -7,32 +7,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { loadTf, type Tf } from '../src/ml/backend.ts';
+import { backendRunner, values } from './fixtures/wasm-compare.ts';
 
 const rt = await loadTf({ prefer: 'wasm' });
 const tf: Tf = rt.tf;
+const on = backendRunner(tf);
 type Tensor = import('@tensorflow/tfjs').Tensor;
-
-function values(n: number, seed: number): Float32Array {
-  const out = new Float32Array(n);
-  let s = seed >>> 0;
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    out[i] = s / 2 ** 32 - 0.5;
-  }
-  return out;
-}
-
-async function on(backend: 'cpu' | 'wasm', fn: () => Tensor[]): Promise<Float32Array[]> {
-  await tf.setBackend(backend);
-  try {
-    const out = fn();
-    const vals = await Promise.all(out.map(async (t) => (await t.data()) as Float32Array));
-    tf.dispose(out);
-    return vals;
-  } finally {
-    await tf.setBackend('wasm');
-  }
-}
 
 test('gradients through moments and means (several axis forms) equal cpu', async () => {
   assert.ok(rt.info.customKernels.includes('MeanGrad') && rt.info.customKernels.includes('Cast'));

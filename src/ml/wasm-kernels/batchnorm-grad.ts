@@ -14,6 +14,7 @@
  * channels-last [C]-parameter case.
  */
 import type { Tf } from '../backend.ts';
+import { originalGradient, type GradFunc, type Tensor } from './grad-registry.ts';
 import type { WasmBackendLike } from './conv-grads.ts';
 import { gemmKernels } from './gemm.ts';
 
@@ -25,24 +26,10 @@ interface TensorInfo {
   shape: number[];
   dtype: string;
 }
-type Tensor = import('@tensorflow/tfjs').Tensor;
-type GradFunc = (dy: Tensor | Tensor[], saved: Tensor[], attrs: Record<string, unknown>) => Record<string, () => Tensor>;
-interface GradConfig {
-  kernelName: string;
-  inputsToSave?: string[];
-  outputsToSave?: boolean[];
-  gradFunc: GradFunc;
-}
 
 /** Name of the kernel computing all five gradients at once (wasm only). */
 export const BATCH_NORM_GRAD_KERNEL = 'DagFusedBatchNormGrad';
 
-/** tfjs keeps its registries in a global Map; the original gradient is not exported. */
-function originalGradient(kernelName: string): GradConfig | undefined {
-  const globals = (globalThis as { _tfGlobals?: Map<string, unknown> })._tfGlobals;
-  const registry = globals?.get('gradRegistry') as Map<string, GradConfig> | undefined;
-  return registry?.get(kernelName);
-}
 
 /** The five gradients from one kernel: [dx, dmean, dvariance, dscale, doffset]. */
 function batchNormGradKernel(args: { inputs: Record<string, TensorInfo>; backend: WasmBackendLike; attrs: Record<string, unknown> }): TensorInfo[] {

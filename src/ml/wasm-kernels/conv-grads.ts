@@ -32,7 +32,7 @@
  */
 import type { Tf } from '../backend.ts';
 import { gemm, gemmKernels, packRowMajor, packStrided, type GemmKernels } from './gemm.ts';
-import { convTaps, filterGradT, packedSize, packFilterTaps, packTransposedTaps, type HeapAccess, type Tap } from './conv-gemm.ts';
+import { convTaps, filterGradT, packedSize, packFilterTaps, packTransposedTaps, type FilterGradGeometry, type HeapAccess, type Tap } from './conv-gemm.ts';
 
 /** The subset of tfjs' TensorInfo the kernels use. */
 interface TensorInfo {
@@ -52,21 +52,8 @@ export interface WasmBackendLike {
 
 type KernelFn = (args: { inputs: Record<string, TensorInfo>; backend: WasmBackendLike; attrs: Record<string, unknown> }) => TensorInfo;
 
-/** Geometry of one convolution, as the gradient kernels need it. */
-interface ConvGeometry {
-  n: number;
-  h: number;
-  w: number;
-  cin: number;
-  oh: number;
-  ow: number;
-  cout: number;
-  kh: number;
-  kw: number;
-  sh: number;
-  sw: number;
-  padTop: number;
-  padLeft: number;
+/** Geometry of one convolution, as the gradient kernels need it: the filter gradient's plus the far-side padding. */
+interface ConvGeometry extends FilterGradGeometry {
   padBottom: number;
   padRight: number;
 }

@@ -13,22 +13,9 @@
  * to tfjs' own gradient whenever the active backend is not wasm.
  */
 import type { Tf } from '../backend.ts';
+import { originalGradient, type GradConfig, type GradFunc } from './grad-registry.ts';
 
-type Tensor = import('@tensorflow/tfjs').Tensor;
-type GradFunc = (dy: Tensor | Tensor[], saved: Tensor[], attrs: Record<string, unknown>) => Record<string, () => Tensor>;
-interface GradConfig {
-  kernelName: string;
-  inputsToSave?: string[];
-  outputsToSave?: boolean[];
-  gradFunc: GradFunc;
-}
 
-/** tfjs keeps its registries in a global Map; the original gradient is not exported. */
-function originalGradient(kernelName: string): GradConfig | undefined {
-  const globals = (globalThis as { _tfGlobals?: Map<string, unknown> })._tfGlobals;
-  const registry = globals?.get('gradRegistry') as Map<string, GradConfig> | undefined;
-  return registry?.get(kernelName);
-}
 
 const originals = new WeakMap<object, GradConfig>();
 
