@@ -21,23 +21,12 @@ import { byCodePoint, countItems, dataError, examples, type AdapterResult, type 
 /** Below this many images, decode: fast decodes on the stage's own thread (no worker threads). */
 const POOL_MIN_IMAGES = 64;
 
-/** The scaled JPEG decode of `bytes` for a W x H target, or undefined when sharp must take the file. */
-function tryScaledJpeg(bytes: Uint8Array, W: number, H: number): RawImage | undefined {
+/** `decode()`'s result, or undefined when our JPEG decoder hands the file to sharp (JpegFallback). */
+function unlessFallback<T>(decode: () => T): T | undefined {
   try {
-    return decodeJpegScaled(bytes, W, H);
+    return decode();
   } catch (e) {
     if (e instanceof JpegFallback) return undefined;
-    throw e;
-  }
-}
-
-/** The full-size libjpeg-exact decode + NEAREST of `bytes` into `out`; false when sharp must take the file. */
-function tryExactJpeg(bytes: Uint8Array, W: number, H: number, out: Uint8Array, offset: number): boolean {
-  try {
-    decodeJpegExactNearestInto(bytes, W, H, out, offset);
-    return true;
-  } catch (e) {
-    if (e instanceof JpegFallback) return false;
     throw e;
   }
 }
@@ -237,8 +226,11 @@ export async function runPreprocess(params: PreprocessParams, env: PreprocessEnv
     }
     if (!it.generate && !scaled) bytes ??= await readImageBytes(it.path);
     const fastJpeg = bytes !== undefined && decodeMode === 'fast' && isJpeg(bytes);
-    if (!scaled && fastJpeg && !pool) scaled = tryScaledJpeg(bytes!, W, H);
-    if (!pool && bytes !== undefined && decodeMode === 'exact' && method === 'nearest' && isJpeg(bytes) && tryExactJpeg(bytes, W, H, pixels, i * frame)) return;
+    if (!scaled && fastJpeg && !pool) scaled = unlessFallback(() => decodeJpegScaled(bytes!, W, H));
+    if (!pool && bytes !== undefined && decodeMode === 'exact' && method === 'nearest' && isJpeg(bytes) && unlessFallback(() => {
+      decodeJpegExactNearestInto(bytes!, W, H, pixels, i * frame);
+      return true;
+    })) return;
     if (scaled) {
       await resizeInto(scaled, H, W, method, pixels, i * frame);
     } else if (fastJpeg) {

@@ -24,7 +24,7 @@
 import { pilNearestIndex } from '../resize.ts';
 import type { RawImage } from '../types.ts';
 import { buildHuffmanTable, HuffmanTableError, type HuffmanTable } from './huffman.ts';
-import { contributionTable, type CellLayout } from './scaled-idct.ts';
+import { cellLayout, contributionTable, type CellLayout } from './scaled-idct.ts';
 import { wasmDecoder, type WasmDecoder } from './wasm-decoder.ts';
 
 /** This file is outside the decoder's scope or damaged: decode it another way. `reason` says which. */
@@ -42,8 +42,8 @@ interface Component {
   /** Blocks per line and per column in the MCU-padded plane. */
   blocksX: number;
   blocksY: number;
-  /** Contribution table (scaled-idct.ts), built at the first scan that uses the component. */
-  table: { table: Float32Array; layout: CellLayout } | undefined;
+  /** Cell layout of its blocks, set when the first scan that uses the component writes its tables. */
+  layout: CellLayout | undefined;
 }
 
 interface Frame {
@@ -221,7 +221,7 @@ function decodePlanes(bytes: Uint8Array, minW: number, minH: number, full = fals
     }
   }
   if (!frame || scans === 0) throw new JpegFallback('no frame or no scan');
-  for (const c of frame.comps) if (!c.table) throw new JpegFallback(`component ${c.id} never appears in a scan`);
+  for (const c of frame.comps) if (!c.layout) throw new JpegFallback(`component ${c.id} never appears in a scan`);
   const ids = frame.comps.map((x) => x.id);
   const rgb = adobeTransform === 0 || (adobeTransform < 0 && !jfif && ids[0] === 0x52 && ids[1] === 0x47 && ids[2] === 0x42);
   const c0 = frame.comps[0]!;
@@ -263,7 +263,7 @@ function readFrame(buf: Uint8Array, seg: number, end: number, minW: number, minH
     const blocksY = mcusY * c.v;
     const nx = 8 / sx;
     const ny = 8 / sy;
-    return { id: c.id, h: c.h, v: c.v, tq: c.tq, nx, ny, blocksX, blocksY, table: undefined };
+    return { id: c.id, h: c.h, v: c.v, tq: c.tq, nx, ny, blocksX, blocksY, layout: undefined };
   });
   return { width, height, comps, hmax, vmax, mcusX, mcusY, scale };
 }
@@ -334,10 +334,16 @@ function decodeScan(
     const ac = acTables[ta];
     const q = c ? quant[c.tq] : undefined;
     if (!c || !dc || !ac || !q || td > 3 || ta > 3) throw new JpegFallback(`scan names component ${id} or a table that is not defined`);
-    if (!c.table) {
-      c.table = contributionTable(q, 8 / c.nx, 8 / c.ny);
-      if (full) mem.writeQuant(frame.comps.indexOf(c), q);
-      else mem.writeContribution(frame.comps.indexOf(c), c.table.table, usefulCoefficients(c.table.table, c.table.layout.perK));
+    if (!c.layout) {
+      if (full) {
+        // The full-size loop dequantises and runs the islow IDCT: no contribution table.
+        mem.writeQuant(frame.comps.indexOf(c), q);
+        c.layout = cellLayout(c.nx, c.ny);
+      } else {
+        const t = contributionTable(q, 8 / c.nx, 8 / c.ny);
+        mem.writeContribution(frame.comps.indexOf(c), t.table, usefulCoefficients(t.table, t.layout.perK));
+        c.layout = t.layout;
+      }
     }
     mem.writeHuffman(td, dc);
     mem.writeHuffman(4 + ta, ac);
@@ -358,7 +364,7 @@ function decodeScan(
     const cols = single ? 1 : c.h;
     for (let dy = 0; dy < rows; dy++) {
       for (let dx = 0; dx < cols; dx++) {
-        descs.push([mem.huffmanPtr(dcSlot), mem.huffmanPtr(acSlot), mem.contributionPtr(ci3), mem.usefulPtr(ci3), mem.planePtr(ci3), c.nx, c.ny, c.blocksX * c.nx, rows, cols, dy, dx, ci, mem.fastAcPtr(acSlot), c.table!.layout.perK, c.table!.layout.rowStride, frame.rowNeeds?.[ci3] ?? 0]);
+        descs.push([mem.huffmanPtr(dcSlot), mem.huffmanPtr(acSlot), mem.contributionPtr(ci3), mem.usefulPtr(ci3), mem.planePtr(ci3), c.nx, c.ny, c.blocksX * c.nx, rows, cols, dy, dx, ci, mem.fastAcPtr(acSlot), c.layout!.perK, c.layout!.rowStride, frame.rowNeeds?.[ci3] ?? 0]);
       }
     }
   });
