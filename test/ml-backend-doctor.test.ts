@@ -10,7 +10,7 @@ test('doctor initialises the predicted backend, self-checks it and explains ever
   assert.equal(r.ok, true);
   assert.equal(r.backend, predicted.backend);
   assert.equal(r.selfCheck?.ok, true, r.selfCheck?.detail);
-  assert.equal(r.info?.probes.length, 4);
+  assert.equal(r.info?.probes.length, 5);
   const text = formatDoctor(r);
   assert.match(text, new RegExp(`^backend +${r.backend} `, 'm'));
   assert.match(text, /^tfjs +\d+\.\d+\.\d+/m);

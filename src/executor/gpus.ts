@@ -1,14 +1,20 @@
 /**
  * Which GPU cards the run may use: `--gpus N` (ids 0..N-1) or `--gpus 0,2`, else
- * CUDA_VISIBLE_DEVICES, else `nvidia-smi -L` when that binary is on PATH, else none.
- * Each GPU instance later gets exactly one of these ids as its CUDA_VISIBLE_DEVICES.
+ * CUDA_VISIBLE_DEVICES, else the cards found: as many as the larger of `nvidia-smi -L`
+ * (CUDA) and the hardware adapters WebGPU (Dawn) can open (AMD, Intel, Apple, NVIDIA
+ * through Vulkan/Metal; software rasterisers such as llvmpipe do not count), else none.
+ * Each GPU instance later gets exactly one of these ids as its CUDA_VISIBLE_DEVICES and
+ * DAG_GPU; the study's backend maps DAG_GPU=k to the k-th WebGPU hardware adapter.
+ * The WebGPU list is cached on disk (src/core/webgpu-adapters.ts) and asked for only
+ * when a GPU instance is about to run.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
+import { hardwareAdapters, listWebGpuAdapters, type WebGpuInventory } from '../core/webgpu-adapters.ts';
 
 /** Where the card list came from (shown by `dag run` and `dag doctor`). */
-export type GpuSource = 'flag' | 'env' | 'nvidia-smi' | 'none';
+export type GpuSource = 'flag' | 'env' | 'nvidia-smi' | 'webgpu' | 'none';
 
 /** A bad `--gpus` value. */
 export class GpuFlagError extends Error {
@@ -35,23 +41,30 @@ function onPath(bin: string): boolean {
   return false;
 }
 
-/** Resolve the card ids for this run. */
-export function detectGpus(flag: string | undefined, env: NodeJS.ProcessEnv = process.env): { ids: string[]; source: GpuSource } {
+/** Resolve the card ids for this run (`webgpu` supplies the WebGPU adapter list; tests pass their own). */
+export function detectGpus(
+  flag: string | undefined,
+  env: NodeJS.ProcessEnv = process.env,
+  webgpu: () => WebGpuInventory = listWebGpuAdapters,
+): { ids: string[]; source: GpuSource } {
   if (flag !== undefined) return { ids: parseGpuFlag(flag), source: 'flag' };
   const cvd = env.CUDA_VISIBLE_DEVICES;
   if (cvd !== undefined) {
     const ids = cvd.split(',').map((s) => s.trim()).filter((s) => s !== '' && s !== '-1');
     return { ids, source: 'env' };
   }
+  let cuda: string[] = [];
   if (onPath('nvidia-smi')) {
     const r = spawnSync('nvidia-smi', ['-L'], { encoding: 'utf8', timeout: 10_000 });
     if (r.status === 0) {
-      const ids = r.stdout
+      cuda = r.stdout
         .split('\n')
         .map((l) => /^GPU (\d+):/.exec(l)?.[1])
         .filter((x): x is string => x !== undefined);
-      return { ids, source: 'nvidia-smi' };
     }
   }
+  const webgpuCards = hardwareAdapters(webgpu()).length;
+  if (webgpuCards > cuda.length) return { ids: Array.from({ length: webgpuCards }, (_, i) => String(i)), source: 'webgpu' };
+  if (cuda.length > 0) return { ids: cuda, source: 'nvidia-smi' };
   return { ids: [], source: 'none' };
 }

@@ -35,7 +35,9 @@ class WorkerHandle {
       execArgv: ['--import', TSX],
       cwd,
       // CPU instances see no card at all, so a GPU build of a library cannot grab one.
-      env: { ...process.env, CUDA_VISIBLE_DEVICES: device.type === 'gpu' ? device.id : '' },
+      // DAG_GPU names the card for code that cannot use CUDA_VISIBLE_DEVICES (WebGPU
+      // selects its adapter itself); '' marks a CPU slot.
+      env: { ...process.env, CUDA_VISIBLE_DEVICES: device.type === 'gpu' ? device.id : '', DAG_GPU: device.type === 'gpu' ? device.id : '' },
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
       serialization: 'advanced',
     });

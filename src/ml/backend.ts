@@ -18,18 +18,19 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
+import { hardwareAdapters, listWebGpuAdapters, webgpuPackageEntry, type WebGpuAdapterEntry, type WebGpuInventory } from '../core/webgpu-adapters.ts';
 
 /** The tfjs namespace type that every ML module programs against. */
 export type Tf = typeof import('@tensorflow/tfjs');
 
 /** A backend this module can pick, best first in `BACKEND_ORDER`. */
-export type BackendName = 'tensorflow-gpu' | 'tensorflow' | 'wasm' | 'cpu';
+export type BackendName = 'tensorflow-gpu' | 'webgpu' | 'tensorflow' | 'wasm' | 'cpu';
 
 /** What the caller (or DAG_BACKEND) asks for; 'auto' walks the order. */
 export type BackendPreference = 'auto' | BackendName;
 
 /** Candidates in the order `loadTf({ prefer: 'auto' })` tries them. */
-export const BACKEND_ORDER: readonly BackendName[] = ['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'];
+export const BACKEND_ORDER: readonly BackendName[] = ['tensorflow-gpu', 'webgpu', 'tensorflow', 'wasm', 'cpu'];
 
 /** Why one candidate was not used (or `picked`). */
 export type ProbeOutcome =
@@ -72,6 +73,22 @@ export interface BackendChoice {
   readonly preferenceSource: 'option' | 'env' | 'default';
   readonly probes: readonly BackendProbe[];
   readonly gpu: GpuVisibility;
+  /** The WebGPU adapters and the one this process would open (null when the packages are absent). */
+  readonly webgpu: WebGpuSelection | null;
+}
+
+/** The adapter the webgpu backend opened, as Dawn describes it. */
+export interface WebGpuAdapterInfo {
+  readonly vendor: string;
+  readonly architecture: string;
+  readonly device: string;
+  readonly description: string;
+  /** A CPU rasteriser (llvmpipe, SwiftShader): only used when DAG_BACKEND=webgpu forces it. */
+  readonly software: boolean;
+  /** Optional features the adapter offers (e.g. 'timestamp-query', 'shader-f16', 'subgroups'). */
+  readonly features: readonly string[];
+  /** Dawn flags the process was created with (e.g. ['adapter=NVIDIA H200']). */
+  readonly flags: readonly string[];
 }
 
 /** Facts about the backend that `loadTf` actually initialised. */
@@ -84,6 +101,8 @@ export interface BackendInfo extends BackendChoice {
   readonly wasmThreads: number | null;
   /** Wasm only: why fewer threads than requested are used (null when none were lost). */
   readonly wasmThreadsNote: string | null;
+  /** Webgpu only: the adapter in use. */
+  readonly webgpuAdapter: WebGpuAdapterInfo | null;
   /** Names of the kernels this project registered on top of the backend. */
   readonly customKernels: readonly string[];
   /** Milliseconds spent loading and initialising. */
@@ -93,7 +112,7 @@ export interface BackendInfo extends BackendChoice {
 /** The initialised runtime: the tf namespace whose backend is active, and what it is. */
 export interface TfRuntime {
   readonly tf: Tf;
-  /** Short backend name: 'tensorflow-gpu' | 'tensorflow' | 'wasm' | 'cpu'. */
+  /** Short backend name: 'tensorflow-gpu' | 'webgpu' | 'tensorflow' | 'wasm' | 'cpu'. */
   readonly backend: BackendName;
   readonly info: BackendInfo;
 }
@@ -119,6 +138,7 @@ export class BackendError extends Error {
 
 const PACKAGES: Record<BackendName, string> = {
   'tensorflow-gpu': '@tensorflow/tfjs-node-gpu',
+  webgpu: '@tensorflow/tfjs-backend-webgpu',
   tensorflow: '@tensorflow/tfjs-node',
   wasm: '@tensorflow/tfjs-backend-wasm',
   cpu: '@tensorflow/tfjs',
@@ -131,6 +151,7 @@ export function parsePreference(value: string, source: string): BackendPreferenc
   switch (value) {
     case 'auto':
     case 'tensorflow-gpu':
+    case 'webgpu':
     case 'tensorflow':
     case 'wasm':
     case 'cpu':
@@ -138,7 +159,7 @@ export function parsePreference(value: string, source: string): BackendPreferenc
     default:
       throw new BackendError(
         'BACKEND_BAD_PREFERENCE',
-        `${source}=${JSON.stringify(value)} is not a backend; expected one of auto, tensorflow-gpu, tensorflow, wasm, cpu`,
+        `${source}=${JSON.stringify(value)} is not a backend; expected one of auto, tensorflow-gpu, webgpu, tensorflow, wasm, cpu`,
       );
   }
 }
@@ -263,8 +284,60 @@ function tfjsVersionOf(dir: string | null): string {
   return packageVersion(packageDir('@tensorflow/tfjs-core')) ?? packageVersion(packageDir('@tensorflow/tfjs')) ?? 'unknown';
 }
 
+/** Which WebGPU adapter this process would open, and why. */
+export interface WebGpuSelection {
+  /** Every adapter Dawn lists (see src/core/webgpu-adapters.ts). */
+  readonly inventory: WebGpuInventory;
+  /**
+   * The card the executor gave this stage instance (DAG_GPU): a card id, '' for an
+   * instance on a CPU slot, null outside the executor (dag doctor, bench, main process).
+   */
+  readonly card: string | null;
+  /** The adapter to open, or null when none may be used. */
+  readonly adapter: WebGpuAdapterEntry | null;
+  /** Dawn flags for `create()` that make it open exactly that adapter. */
+  readonly flags: readonly string[];
+  /** Why this adapter (or why none): printed by dag doctor. */
+  readonly note: string;
+}
+
+/**
+ * Picks the WebGPU adapter for this process. Card k is the k-th hardware adapter in
+ * Dawn's order (a process that sees one hardware adapter uses it whatever its id: the
+ * cards are isolated per process, e.g. by Slurm's cgroups or a container). dawn.node
+ * selects adapters only by a substring of their name (`create(['adapter=NAME'])`), so a
+ * card whose name an earlier adapter also carries (identical cards) cannot be opened
+ * apart from that one: it is refused (never shared) and docs/ml-runtime.md says how to
+ * isolate cards. Software adapters are used only when `forced` (DAG_BACKEND=webgpu).
+ */
+export function selectWebGpuAdapter(forced: boolean, inventory: WebGpuInventory = listWebGpuAdapters()): WebGpuSelection {
+  const card = process.env['DAG_GPU'] ?? null;
+  const none = (note: string): WebGpuSelection => ({ inventory, card, adapter: null, flags: [], note });
+  if (inventory.error !== null) return none(inventory.error);
+  const open = (a: WebGpuAdapterEntry, note: string): WebGpuSelection => {
+    const before = inventory.adapters.slice(0, inventory.adapters.indexOf(a));
+    if (before.some((b) => b.name.includes(a.name))) {
+      return none(`card ${card}: adapter '${a.name}' cannot be told apart from an earlier adapter of the same name (dawn.node selects by name); give each process its own card (see docs/ml-runtime.md, "Several cards")`);
+    }
+    return { inventory, card, adapter: a, flags: [`adapter=${a.name}`], note };
+  };
+  if (card === '' && !forced) return none('this stage instance was given no GPU card (CPU slot): it computes on a CPU backend');
+  const hw = hardwareAdapters(inventory);
+  if (hw.length > 0) {
+    if (card === null || card === '' || hw.length === 1) return open(hw[0]!, card === null || card === '' ? 'first hardware adapter' : `card ${card} (the only hardware adapter this process sees)`);
+    const k = /^\d+$/.test(card) ? Number(card) : NaN;
+    const a = hw[k];
+    if (a === undefined) return none(`card ${card} is not one of the ${hw.length} hardware adapters WebGPU sees (${hw.map((h, i) => `${i}: ${h.name}`).join('; ')})`);
+    return open(a, `card ${card}`);
+  }
+  const soft = inventory.adapters[0];
+  if (soft === undefined) return none('WebGPU sees no adapter (no Vulkan loader or driver? on Debian/Ubuntu: bash scripts/setup.sh, or apt-get install libvulkan1 plus your GPU driver)');
+  if (forced) return open(soft, 'software adapter, used because DAG_BACKEND=webgpu forces it');
+  return none(`WebGPU sees only software adapters (${inventory.adapters.map((a) => a.name).join('; ')}): never picked by auto; DAG_BACKEND=webgpu forces one`);
+}
+
 /** Static probe of one candidate: installed? native binding present? card visible? */
-function staticProbe(backend: BackendName, gpu: GpuVisibility): BackendProbe {
+function staticProbe(backend: BackendName, gpu: GpuVisibility, webgpu: WebGpuSelection | null): BackendProbe {
   const pkg = PACKAGES[backend];
   const dir = packageDir(pkg);
   const version = packageVersion(dir);
@@ -278,6 +351,10 @@ function staticProbe(backend: BackendName, gpu: GpuVisibility): BackendProbe {
         const why = gpu.cudaVisibleDevices !== null ? `no CUDA card visible (CUDA_VISIBLE_DEVICES=${JSON.stringify(gpu.cudaVisibleDevices)})` : 'no CUDA card visible (nvidia-smi -L and /proc/driver/nvidia/gpus found none)';
         return { backend, pkg, version, outcome: { status: 'no-card', reason: why } };
       }
+      return { backend, pkg, version, outcome: { status: 'not-tried', reason: 'candidate' } };
+    case 'webgpu':
+      if (webgpu === null) return { backend, pkg, version, outcome: { status: 'not-installed', reason: 'the `webgpu` package (Dawn) is not installed' } };
+      if (webgpu.adapter === null) return { backend, pkg, version, outcome: { status: 'no-card', reason: webgpu.note } };
       return { backend, pkg, version, outcome: { status: 'not-tried', reason: 'candidate' } };
     case 'tensorflow':
       if (!hasNativeBinding(dir)) {
@@ -308,10 +385,11 @@ export function describeBackendChoice(opts: { prefer?: BackendPreference } = {})
   const { preference, preferenceSource } = resolvePreference(opts.prefer);
   const gpu = visibleGpus();
   const candidates = candidatesFor(preference);
+  const webgpu = webgpuSelectionFor(preference);
   const probes: BackendProbe[] = [];
   let chosen: BackendProbe | null = null;
   for (const backend of BACKEND_ORDER) {
-    const p = staticProbe(backend, gpu);
+    const p = staticProbe(backend, gpu, webgpu);
     if (!candidates.includes(backend)) {
       probes.push({ ...p, outcome: { status: 'skipped', reason: `not requested (prefer=${preference})` } });
       continue;
@@ -337,6 +415,7 @@ export function describeBackendChoice(opts: { prefer?: BackendPreference } = {})
       preferenceSource,
       probes,
       gpu,
+      webgpu,
     };
   }
   const nodeDir = chosen.backend === 'tensorflow' || chosen.backend === 'tensorflow-gpu' ? packageDir(chosen.pkg) : null;
@@ -348,7 +427,17 @@ export function describeBackendChoice(opts: { prefer?: BackendPreference } = {})
     preferenceSource,
     probes,
     gpu,
+    webgpu,
   };
+}
+
+/** The WebGPU selection (null when either package is missing); probes Dawn only when webgpu is a candidate. */
+function webgpuSelectionFor(preference: BackendPreference): WebGpuSelection | null {
+  if (packageDir(PACKAGES.webgpu) === null || webgpuPackageEntry() === null) return null;
+  if (!candidatesFor(preference).includes('webgpu')) {
+    return { inventory: { adapters: [], error: null, source: 'cache' }, card: process.env['DAG_GPU'] ?? null, adapter: null, flags: [], note: `not requested (prefer=${preference})` };
+  }
+  return selectWebGpuAdapter(preference === 'webgpu');
 }
 
 /** Describes an error from a failed import/initialisation in one line. */
@@ -364,6 +453,7 @@ interface Initialised {
   wasmThreads: number | null;
   customKernels: readonly string[];
   threadsNote?: string | null;
+  webgpuAdapter?: WebGpuAdapterInfo;
 }
 
 async function initNode(pkg: string, backendName: 'tensorflow'): Promise<Initialised> {
@@ -403,6 +493,42 @@ async function initWasm(threads: number): Promise<Initialised> {
   return { tf, tfBackendName: tf.getBackend(), wasmSimd: simd, wasmThreads: wasm.getThreadsCount(), customKernels, threadsNote };
 }
 
+/**
+ * Opens the selected adapter through Dawn's Node binding and starts tfjs' webgpu backend on
+ * it. The backend registers itself only if `navigator.gpu` exists when it is imported, and
+ * its factory asks `navigator.gpu` for an adapter: a Dawn instance created with
+ * `adapter=NAME` offers exactly the selected one.
+ */
+async function initWebgpu(sel: WebGpuSelection | null): Promise<Initialised> {
+  if (sel === null || sel.adapter === null) throw new Error(sel?.note ?? 'the webgpu packages are not installed');
+  const tf = (await import('@tensorflow/tfjs')) as Tf;
+  const dawn = (await import('webgpu')) as { create: (flags: string[]) => GPU; globals: Record<string, unknown> };
+  Object.assign(globalThis, dawn.globals);
+  const gpu = dawn.create([...sel.flags]);
+  const g = globalThis as { navigator?: { gpu?: GPU } };
+  if (g.navigator === undefined) Object.defineProperty(globalThis, 'navigator', { value: { gpu }, configurable: true, writable: true });
+  else Object.defineProperty(g.navigator, 'gpu', { value: gpu, configurable: true, writable: true });
+  const adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
+  if (adapter === null) throw new Error(`Dawn returned no adapter for ${sel.flags.join(' ')}`);
+  const ai = adapter.info as GPUAdapterInfo & { isFallbackAdapter?: boolean };
+  const webgpuAdapter: WebGpuAdapterInfo = {
+    vendor: ai.vendor,
+    architecture: ai.architecture,
+    device: ai.device,
+    description: ai.description,
+    software: sel.adapter.software || ai.isFallbackAdapter === true || ai.architecture === 'software',
+    features: [...adapter.features].map(String).sort(),
+    flags: sel.flags,
+  };
+  await import('@tensorflow/tfjs-backend-webgpu');
+  const ok = await tf.setBackend('webgpu');
+  if (!ok) throw new Error(`tf.setBackend('webgpu') returned false`);
+  await tf.ready();
+  const { registerWebGpuKernels } = await import('./webgpu/register.ts');
+  const customKernels = registerWebGpuKernels(tf);
+  return { tf, tfBackendName: tf.getBackend(), wasmSimd: null, wasmThreads: null, customKernels, webgpuAdapter };
+}
+
 async function initCpu(): Promise<Initialised> {
   const tf = (await import('@tensorflow/tfjs')) as Tf;
   const ok = await tf.setBackend('cpu');
@@ -411,10 +537,12 @@ async function initCpu(): Promise<Initialised> {
   return { tf, tfBackendName: tf.getBackend(), wasmSimd: null, wasmThreads: null, customKernels: [] };
 }
 
-async function initBackend(backend: BackendName, threads: number): Promise<Initialised> {
+async function initBackend(backend: BackendName, threads: number, webgpu: WebGpuSelection | null): Promise<Initialised> {
   switch (backend) {
     case 'tensorflow-gpu':
       return initNode(PACKAGES['tensorflow-gpu'], 'tensorflow');
+    case 'webgpu':
+      return initWebgpu(webgpu);
     case 'tensorflow':
       return initNode(PACKAGES.tensorflow, 'tensorflow');
     case 'wasm':
@@ -470,7 +598,7 @@ async function doLoad(prefer: BackendPreference | undefined, threads: number): P
   const probes: BackendProbe[] = [];
   let picked: { probe: BackendProbe; init: Initialised } | null = null;
   for (const backend of BACKEND_ORDER) {
-    const p = staticProbe(backend, choice.gpu);
+    const p = staticProbe(backend, choice.gpu, choice.webgpu);
     if (!candidates.includes(backend)) {
       probes.push({ ...p, outcome: { status: 'skipped', reason: `not requested (prefer=${choice.preference})` } });
       continue;
@@ -484,7 +612,7 @@ async function doLoad(prefer: BackendPreference | undefined, threads: number): P
       continue;
     }
     try {
-      const init = await initBackend(backend, threads);
+      const init = await initBackend(backend, threads, choice.webgpu);
       const probe: BackendProbe = { ...p, outcome: { status: 'picked' } };
       probes.push(probe);
       picked = { probe, init };
@@ -509,10 +637,12 @@ async function doLoad(prefer: BackendPreference | undefined, threads: number): P
     preferenceSource: choice.preferenceSource,
     probes,
     gpu: choice.gpu,
+    webgpu: choice.webgpu,
     tfBackendName: init.tfBackendName,
     wasmSimd: init.wasmSimd,
     wasmThreads: init.wasmThreads,
     wasmThreadsNote: init.threadsNote ?? null,
+    webgpuAdapter: init.webgpuAdapter ?? null,
     customKernels: init.customKernels,
     initMs: performance.now() - t0,
   };
