@@ -20,7 +20,7 @@ function kerasAdam(x: number, gs: number[], lr: number): number {
   return x;
 }
 
-test('KerasAdam follows the Keras update, and a restored state continues identically', () => {
+test('KerasAdam follows the Keras update, and a restored state continues identically', async () => {
   const gs = [0.5, -0.2, 1e-4, 3];
   const cfg = { lr: 0.01, beta1: 0.9, beta2: 0.999, epsilon: 1e-7 };
   const x = tf.variable(tf.tensor1d([1, -2]));
@@ -35,7 +35,7 @@ test('KerasAdam follows the Keras update, and a restored state continues identic
   const y = tf.variable(tf.tensor1d([1, -2]));
   const o1 = new KerasAdam(tf, [y], cfg);
   for (const g of gs.slice(0, 2)) tf.tidy(() => o1.apply([tf.tensor1d([g, -g])]));
-  const state = o1.getState();
+  const state = await o1.getState();
   const z = tf.variable(tf.tensor1d(Array.from(y.dataSync())));
   const o2 = new KerasAdam(tf, [z], cfg);
   o2.setState(state);

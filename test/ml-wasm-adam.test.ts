@@ -13,7 +13,7 @@ import { ADAM_KERNEL } from '../src/ml/wasm-kernels/adam-kernel.ts';
 const rt = await loadTf({ prefer: 'wasm' });
 const tf: Tf = rt.tf;
 
-test('fused Adam equals the op-by-op update bit for bit (ragged sizes, 3 steps), without touching old buffers', () => {
+test('fused Adam equals the op-by-op update bit for bit (ragged sizes, 3 steps), without touching old buffers', async () => {
   assert.ok(rt.info.customKernels.includes(ADAM_KERNEL), 'kernel registered');
   // Sizes: a scalar-like bias, a ragged tail (n % 4 = 1, 3) and a SIMD-only block.
   const shapes = [[1], [5], [3, 5, 7], [16, 4]];
@@ -45,8 +45,8 @@ test('fused Adam equals the op-by-op update bit for bit (ragged sizes, 3 steps),
     ref.apply(grads);
     tf.dispose(grads);
   }
-  const fs = fused.getState();
-  const rs = ref.getState();
+  const fs = await fused.getState();
+  const rs = await ref.getState();
   fusedVars.forEach((v, i) => {
     assert.deepEqual(Array.from(v.dataSync()), Array.from(refVars[i]!.dataSync()), `variable ${i}`);
     assert.deepEqual(Array.from(fs.m[i]!), Array.from(rs.m[i]!), `m ${i}`);

@@ -59,6 +59,7 @@ test('card k opens the k-th hardware adapter; identical cards are refused, never
   assert.deepEqual(withCard('0', () => selectWebGpuAdapter(false, two)).flags, ['adapter=NVIDIA H100']);
   assert.match(withCard('2', () => selectWebGpuAdapter(false, two)).note, /not one of the 2 hardware adapters/);
   assert.match(withCard('', () => selectWebGpuAdapter(false, two)).note, /CPU slot/);
+  assert.equal(withCard('', () => selectWebGpuAdapter(true, two)).adapter, null, 'a CPU slot never opens WebGPU, even forced');
   const same = inv('NVIDIA H200', 'NVIDIA H200');
   assert.equal(withCard('0', () => selectWebGpuAdapter(false, same)).adapter?.name, 'NVIDIA H200');
   const second = withCard('1', () => selectWebGpuAdapter(false, same));
@@ -73,6 +74,8 @@ test("the engine's GPU pool counts WebGPU's hardware adapters, not software ones
   assert.deepEqual(detectGpus(undefined, env, () => inv('llvmpipe (LLVM 15.0.6, 256 bits)')), { ids: [], source: 'none' });
   assert.deepEqual(detectGpus(undefined, env, () => inv('AMD Radeon Pro W7900 (RADV NAVI31)', 'llvmpipe (LLVM 15.0.6, 256 bits)', 'AMD Radeon Pro W7800 (RADV NAVI31)')), { ids: ['0', '1'], source: 'webgpu' });
   assert.deepEqual(detectGpus('1', env, () => inv('A', 'B')), { ids: ['0'], source: 'flag' });
+  // Forced webgpu: a software adapter is the run's one card.
+  assert.deepEqual(detectGpus(undefined, { ...env, DAG_BACKEND: 'webgpu' }, () => inv('llvmpipe (LLVM 15.0.6, 256 bits)')), { ids: ['0'], source: 'webgpu' });
 });
 
 test('describeBackendChoice records why webgpu was not picked by auto on a software-only machine', () => {

@@ -63,7 +63,10 @@ export function detectGpus(
         .filter((x): x is string => x !== undefined);
     }
   }
-  const webgpuCards = hardwareAdapters(webgpu()).length;
+  // DAG_BACKEND=webgpu forces WebGPU even on a software adapter (llvmpipe in CI): then that
+  // adapter is the run's one card, so the GPU stages get it and run one at a time on it.
+  const inv = webgpu();
+  const webgpuCards = Math.max(hardwareAdapters(inv).length, env.DAG_BACKEND === 'webgpu' && inv.adapters.length > 0 ? 1 : 0);
   if (webgpuCards > cuda.length) return { ids: Array.from({ length: webgpuCards }, (_, i) => String(i)), source: 'webgpu' };
   if (cuda.length > 0) return { ids: cuda, source: 'nvidia-smi' };
   return { ids: [], source: 'none' };

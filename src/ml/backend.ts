@@ -170,7 +170,13 @@ function resolvePreference(opt: BackendPreference | undefined): {
 } {
   if (opt !== undefined) return { preference: parsePreference(opt, 'prefer'), preferenceSource: 'option' };
   const env = process.env['DAG_BACKEND'];
-  if (env !== undefined && env !== '') return { preference: parsePreference(env, 'DAG_BACKEND'), preferenceSource: 'env' };
+  if (env !== undefined && env !== '') {
+    const preference = parsePreference(env, 'DAG_BACKEND');
+    // A stage instance on a CPU slot (the executor sets DAG_GPU='') was given no card:
+    // DAG_BACKEND=webgpu means "the GPU stages on WebGPU", so it computes on the CPU backends.
+    if (preference === 'webgpu' && process.env['DAG_GPU'] === '') return { preference: 'auto', preferenceSource: 'env' };
+    return { preference, preferenceSource: 'env' };
+  }
   return { preference: 'auto', preferenceSource: 'default' };
 }
 
@@ -321,7 +327,7 @@ export function selectWebGpuAdapter(forced: boolean, inventory: WebGpuInventory 
     }
     return { inventory, card, adapter: a, flags: [`adapter=${a.name}`], note };
   };
-  if (card === '' && !forced) return none('this stage instance was given no GPU card (CPU slot): it computes on a CPU backend');
+  if (card === '') return none('this stage instance was given no GPU card (CPU slot): it computes on a CPU backend');
   const hw = hardwareAdapters(inventory);
   if (hw.length > 0) {
     if (card === null || card === '' || hw.length === 1) return open(hw[0]!, card === null || card === '' ? 'first hardware adapter' : `card ${card} (the only hardware adapter this process sees)`);

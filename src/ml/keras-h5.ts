@@ -619,7 +619,7 @@ export async function saveKerasWeights(model: LayersModel, file: string, opts: S
           for (const part of dir.split('/')) sub = sub.keys().includes(part) ? (sub.get(part) as H5Group) : sub.create_group(part);
           groups.set(dir, sub);
         }
-        const data = v.read().dataSync() as Float32Array;
+        const data = (await v.read().data()) as Float32Array;
         sub.create_dataset({ name: name.slice(slash + 1), data, shape: v.shape as number[], dtype: '<f' });
       }
     }

@@ -12,6 +12,7 @@
 import type * as TF from '@tensorflow/tfjs';
 import type { Tf } from '../backend.ts';
 import { ADAM_KERNEL } from '../wasm-kernels/adam-kernel.ts';
+import { ADAM_MULTI_KERNEL, maxGroupFloats } from '../webgpu/adam.ts';
 
 /** Adam hyper-parameters (Keras defaults except the study's learning rate). */
 export interface AdamConfig {
@@ -36,11 +37,17 @@ export class KerasAdam {
   private readonly m: TF.Variable[];
   private readonly v: TF.Variable[];
   private iterations = 0;
+  /**
+   * Webgpu fused path: the moments as flat tensors, one pair per group of variables that
+   * fits one storage binding (the per-variable m/v are stale while this is set).
+   */
+  private flat: { idx: number[]; m: TF.Tensor; v: TF.Tensor }[] | null = null;
 
   /**
    * `opts.fused` (default true): on the wasm backend, update each variable with the
    * one-pass `DagKerasAdam` kernel (bit-identical to the op-by-op update, several
-   * times faster); false always uses the op-by-op update.
+   * times faster); on webgpu, all variables in one `DagKerasAdamMulti` dispatch per
+   * group (equal within float32 rounding); false always uses the op-by-op update.
    */
   constructor(
     private readonly tf: Tf,
@@ -63,6 +70,12 @@ export class KerasAdam {
     const { lr, beta1, beta2, epsilon } = this.config;
     const t = this.iterations + 1;
     const lrT = (lr * Math.sqrt(1 - Math.pow(beta2, t))) / (1 - Math.pow(beta1, t));
+    if (this.opts.fused !== false && this.canFuseWebGpu(grads)) {
+      this.applyWebGpu(grads, lrT);
+      this.iterations = t;
+      return;
+    }
+    this.unflatten();
     const fused = this.opts.fused !== false && tf.getBackend() === 'wasm' && tf.getKernel(ADAM_KERNEL, 'wasm') !== undefined;
     tf.tidy(() => {
       this.vars.forEach((x, i) => {
@@ -86,13 +99,79 @@ export class KerasAdam {
     this.iterations = t;
   }
 
-  /** Copy the state out (for the checkpoint). */
-  getState(): AdamState {
-    return {
-      iterations: this.iterations,
-      m: this.m.map((x) => x.dataSync() as Float32Array).map((a) => new Float32Array(a)),
-      v: this.v.map((x) => x.dataSync() as Float32Array).map((a) => new Float32Array(a)),
-    };
+  /** True when this step can run as `DagKerasAdamMulti` (webgpu, every variable float32 with a gradient). */
+  private canFuseWebGpu(grads: ReadonlyArray<TF.Tensor | null>): boolean {
+    const tf = this.tf;
+    if (tf.getBackend() !== 'webgpu' || tf.getKernel(ADAM_MULTI_KERNEL, 'webgpu') === undefined) return false;
+    return this.vars.every((x, i) => x.dtype === 'float32' && x.size > 0 && grads[i] !== null && grads[i] !== undefined && grads[i]!.dtype === 'float32');
+  }
+
+  /** One fused dispatch per group: builds the flat moments on first use. */
+  private applyWebGpu(grads: ReadonlyArray<TF.Tensor | null>, lrT: number): void {
+    const tf = this.tf;
+    const { beta1, beta2, epsilon } = this.config;
+    if (this.flat === null) {
+      const device = (tf.backend() as unknown as { device: GPUDevice }).device;
+      const cap = maxGroupFloats(device);
+      const groups: number[][] = [];
+      let cur: number[] = [];
+      let size = 0;
+      this.vars.forEach((x, i) => {
+        if (cur.length > 0 && size + x.size > cap) {
+          groups.push(cur);
+          cur = [];
+          size = 0;
+        }
+        cur.push(i);
+        size += x.size;
+      });
+      if (cur.length > 0) groups.push(cur);
+      this.flat = groups.map((idx) =>
+        tf.tidy(() => ({
+          idx,
+          m: tf.keep(tf.concat(idx.map((i) => tf.reshape(this.m[i]!, [-1])))),
+          v: tf.keep(tf.concat(idx.map((i) => tf.reshape(this.v[i]!, [-1])))),
+        })),
+      );
+    }
+    tf.tidy(() => {
+      for (const grp of this.flat!) {
+        const inputs: Record<string, TF.Tensor> = { m: grp.m, v: grp.v };
+        grp.idx.forEach((i, k) => {
+          inputs[`x${k}`] = this.vars[i]!;
+          inputs[`g${k}`] = grads[i]!;
+        });
+        const attrs = { lrT, beta1, beta2, epsilon, count: grp.idx.length };
+        const outs = tf.engine().runKernel(ADAM_MULTI_KERNEL, inputs as never, attrs as never) as unknown as TF.Tensor[];
+        grp.idx.forEach((i, k) => this.vars[i]!.assign(outs[k]!));
+      }
+    });
+  }
+
+  /** Writes the flat moments back into the per-variable ones and drops them. */
+  private unflatten(): void {
+    if (this.flat === null) return;
+    const tf = this.tf;
+    tf.tidy(() => {
+      for (const grp of this.flat!) {
+        const sizes = grp.idx.map((i) => this.vars[i]!.size);
+        const ms = tf.split(grp.m, sizes);
+        const vs = tf.split(grp.v, sizes);
+        grp.idx.forEach((i, k) => {
+          this.m[i]!.assign(tf.reshape(ms[k]!, this.m[i]!.shape));
+          this.v[i]!.assign(tf.reshape(vs[k]!, this.v[i]!.shape));
+        });
+      }
+    });
+    for (const grp of this.flat) tf.dispose([grp.m, grp.v]);
+    this.flat = null;
+  }
+
+  /** Copy the state out (for the checkpoint). Async: a GPU backend cannot read synchronously. */
+  async getState(): Promise<AdamState> {
+    this.unflatten();
+    const read = (xs: readonly TF.Variable[]): Promise<Float32Array[]> => Promise.all(xs.map(async (x) => new Float32Array((await x.data()) as Float32Array)));
+    return { iterations: this.iterations, m: await read(this.m), v: await read(this.v) };
   }
 
   /** Restore a state saved by {@link getState} for the same variable list. */
@@ -101,6 +180,7 @@ export class KerasAdam {
       throw new RangeError(`optimizer state has ${s.m.length} slots, this optimizer ${this.m.length}`);
     }
     const tf = this.tf;
+    this.unflatten();
     tf.tidy(() => {
       this.m.forEach((x, i) => x.assign(tf.tensor(s.m[i]!, x.shape)));
       this.v.forEach((x, i) => x.assign(tf.tensor(s.v[i]!, x.shape)));
@@ -110,6 +190,8 @@ export class KerasAdam {
 
   /** Free the slot variables. */
   dispose(): void {
+    for (const grp of this.flat ?? []) this.tf.dispose([grp.m, grp.v]);
+    this.flat = null;
     for (const x of [...this.m, ...this.v]) x.dispose();
   }
 }

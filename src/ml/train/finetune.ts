@@ -173,8 +173,9 @@ function fingerprintOf(p: TrainParams, model: ModelSpec | ModelFactory, train: I
   return h.digest('hex');
 }
 
-function weightArrays(model: TF.LayersModel): Float32Array[] {
-  return model.weights.map((w) => new Float32Array(w.read().dataSync() as Float32Array));
+/** The model's weights as arrays (async: a GPU backend cannot read synchronously). */
+async function weightArrays(model: TF.LayersModel): Promise<Float32Array[]> {
+  return Promise.all(model.weights.map(async (w) => new Float32Array((await w.read().data()) as Float32Array)));
 }
 
 function setWeightArrays(tf: Tf, model: TF.LayersModel, arrays: readonly Float32Array[], source: string): void {
@@ -211,7 +212,7 @@ interface EvalHooks {
   progress: (p: Progress) => void;
 }
 
-function evaluate(tf: Tf, net: Net, set: ImageSet, batchSize: number, pre: Preprocess, p: TrainParams, hooks: EvalHooks): EvalResult {
+async function evaluate(tf: Tf, net: Net, set: ImageSet, batchSize: number, pre: Preprocess, p: TrainParams, hooks: EvalHooks): Promise<EvalResult> {
   const [n] = set.shape;
   const batches = Math.ceil(n / batchSize);
   const units = net.head === 'sigmoid' ? 1 : net.classes;
@@ -228,8 +229,8 @@ function evaluate(tf: Tf, net: Net, set: ImageSet, batchSize: number, pre: Prepr
       const ys = tf.tensor1d(set.labels.subarray(start, end), 'int32');
       return [crossEntropy(tf, net.head, logits, ys, p.lossForm), probabilities(tf, net.head, logits)];
     });
-    lossSum += (lossT.dataSync()[0] ?? NaN) * (end - start);
-    probs.set(probT.dataSync() as Float32Array, start * units);
+    lossSum += ((await lossT.data())[0] ?? NaN) * (end - start);
+    probs.set((await probT.data()) as Float32Array, start * units);
     tf.dispose([lossT, probT]);
     hooks.progress({ done: Math.ceil(end / batchSize), total: batches, unit: 'val batch', message: hooks.what });
   }
@@ -329,7 +330,7 @@ export async function finetune(tf: Tf, opts: FinetuneOptions): Promise<FinetuneR
           const x = gatherBatch(opts.train.images, opts.train.shape, idx, p.augment, (k) => stream(p.seed, 'augment', epoch, b * p.batchSize + k));
           const yArr = new Int32Array(bs);
           for (let k = 0; k < bs; k++) yArr[k] = opts.train.labels[idx[k]!]!;
-          const { loss, probs } = trainStep(tf, net, opt, vars, x, [bs, h, w, c], yArr, pre, p, ph.trainBackbone, { seed: p.seed, epoch, batch: b });
+          const { loss, probs } = await trainStep(tf, net, opt, vars, x, [bs, h, w, c], yArr, pre, p, ph.trainBackbone, { seed: p.seed, epoch, batch: b });
           if (!Number.isFinite(loss)) {
             throw new TrainError('NAN_LOSS', `training loss became ${loss} in phase ${ph.phase}, epoch ${epoch}, batch ${b + 1}/${nBatches} (lr ${ph.lr}); the checkpoint after epoch ${epochs} is kept`);
           }
@@ -338,7 +339,7 @@ export async function finetune(tf: Tf, opts: FinetuneOptions): Promise<FinetuneR
           const seen = Math.min(n, (b + 1) * p.batchSize);
           progress({ done: b + 1, total: nBatches, unit: 'batch', message: `${ph.phase} epoch ${epoch} (${phaseEpochs + 1}/${ph.maxEpochs}) loss ${(lossSum / seen).toFixed(4)}` });
         }
-        const v = evaluate(tf, net, opts.val, evalBatch, pre, p, { signal: opts.signal, what: `${ph.phase} epoch ${epoch} validation`, progress });
+        const v = await evaluate(tf, net, opts.val, evalBatch, pre, p, { signal: opts.signal, what: `${ph.phase} epoch ${epoch} validation`, progress });
         const row: HistoryRow = {
           epoch,
           phase: ph.phase,
@@ -356,18 +357,18 @@ export async function finetune(tf: Tf, opts: FinetuneOptions): Promise<FinetuneR
         if (ph.checkpoint) {
           const r = bestStep(best, monitored(row, best.monitor), epoch);
           best = r.state;
-          if (r.save) newBest = weightArrays(net.model);
+          if (r.save) newBest = await weightArrays(net.model);
         }
         if (newBest !== null) bestWeights = newBest;
         phaseEpochs++;
         epochs = epoch;
         const phaseDone = es.stopped || phaseEpochs >= ph.maxEpochs;
         if (opts.workDir !== undefined) {
-          const st = opt.getState();
+          const st = await opt.getState();
           const saved = saveCheckpoint(
             opts.workDir,
             { fingerprint, phase: pi, phaseEpochs, epochs, phaseDone, earlyStopping: es, best, history, optimizerIterations: st.iterations, bestFile },
-            { weights: weightArrays(net.model), m: st.m, v: st.v },
+            { weights: await weightArrays(net.model), m: st.m, v: st.v },
             newBest,
           );
           bestFile = saved.bestFile;
@@ -386,7 +387,7 @@ export async function finetune(tf: Tf, opts: FinetuneOptions): Promise<FinetuneR
 
   // The evaluated and saved model is the best-validation checkpoint (ModelCheckpoint).
   if (bestWeights !== null) setWeightArrays(tf, net.model, bestWeights, 'best checkpoint');
-  const final = evaluate(tf, net, opts.val, evalBatch, pre, p, { signal: opts.signal, what: 'evaluation of the best checkpoint', progress });
+  const final = await evaluate(tf, net, opts.val, evalBatch, pre, p, { signal: opts.signal, what: 'evaluation of the best checkpoint', progress });
   const metrics = evaluationMetrics({
     head: net.head,
     classes: net.classes,
@@ -413,7 +414,7 @@ export async function finetune(tf: Tf, opts: FinetuneOptions): Promise<FinetuneR
   };
 }
 
-function trainStep(
+async function trainStep(
   tf: Tf,
   net: Net,
   opt: KerasAdam,
@@ -425,7 +426,7 @@ function trainStep(
   p: TrainParams,
   trainBackbone: boolean,
   at: { seed: number; epoch: number; batch: number },
-): { loss: number; probs: Float32Array } {
+): Promise<{ loss: number; probs: Float32Array }> {
   const xs = tf.tensor4d(x, shape);
   const ys = tf.tensor1d(labels, 'int32');
   // Frozen backbone: its features are computed outside the tape, BN in inference mode.
@@ -438,9 +439,9 @@ function trainStep(
     return crossEntropy(tf, net.head, logits, ys, p.lossForm);
   }, vars);
   opt.apply(vars.map((v) => grads[v.name] ?? null));
-  const loss = value.dataSync()[0] ?? NaN;
   const probT = probabilities(tf, net.head, kept!);
-  const probs = new Float32Array(probT.dataSync() as Float32Array);
+  const loss = (await value.data())[0] ?? NaN;
+  const probs = new Float32Array((await probT.data()) as Float32Array);
   tf.dispose([xs, ys, value, probT, kept!, ...Object.values(grads)]);
   if (features !== null) features.dispose();
   return { loss, probs };

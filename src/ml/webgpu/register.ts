@@ -6,6 +6,7 @@
  * `DAG_WASM_KERNELS_OFF` does for the wasm kernels.
  */
 import type { Tf } from '../backend.ts';
+import { ADAM_FAMILY } from './adam.ts';
 
 /**
  * A family of kernels: `register(tf, off)` registers the family's kernels except those
@@ -22,7 +23,9 @@ export interface WebGpuKernelFamily {
 //   gpu-backend:  fused multi-tensor Keras Adam
 //   gpu-kernels:  training-mode BatchNorm forward/backward, GEMM-based convolutions
 // ======================================================================================
-const FAMILIES: readonly WebGpuKernelFamily[] = [];
+const FAMILIES: readonly WebGpuKernelFamily[] = [
+  ADAM_FAMILY, // ./adam.ts: DagKerasAdamMulti
+];
 // ======================================================================================
 
 const registered = new WeakMap<object, readonly string[]>();
