@@ -5,7 +5,7 @@
  *
  *   node --import tsx bench/resnet.ts [--variant resnet50] [--size 112] [--batch 8]
  *        [--steps 5] [--warmup 2] [--threads 1] [--backend auto] [--kernels-only] [--no-kernels]
- *        [--optimizer keras|tfjs] [--profile]
+ *        [--optimizer keras|keras-unfused|tfjs] [--profile]
  *
  * The training step is the one finetune runs: `tf.variableGrads` + KerasAdam
  * (src/ml/train/adam.ts); `--optimizer tfjs` uses tfjs' `train.adam().minimize`
@@ -13,11 +13,18 @@
  * time goes: milliseconds per kernel name and phase (forward, backward, Adam),
  * averaged over the timed steps, and the time outside kernels.
  *
+ * `--optimizer keras-unfused` forces KerasAdam's op-by-op update (the "before" of the
+ * fused kernels). On `--backend webgpu` it also counts the compute dispatches of one
+ * training step (every dispatch Dawn records: tfjs' programs and ours) split into
+ * forward / backward / adam, and times those phases with GPU timestamps where the
+ * adapter has `timestamp-query` (beside the JavaScript time spent enqueueing them).
+ *
  * Medians over `--steps` timed runs after `--warmup` untimed ones.
  */
 import { loadTf, type BackendPreference, type Tf } from '../src/ml/backend.ts';
 import { buildResNet } from '../src/ml/resnet.ts';
 import { KerasAdam } from '../src/ml/train/adam.ts';
+import { DispatchCounter, GpuTimestamps } from './gpu-timing.ts';
 
 function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -126,12 +133,14 @@ async function network(tf: Tf): Promise<void> {
     const p = head.apply(feats) as import('@tensorflow/tfjs').Tensor;
     const loss = tf.losses.sigmoidCrossEntropy(labels, p) as import('@tensorflow/tfjs').Scalar;
     phase = 'backward';
+    onPhase('backward');
     return loss;
   };
   const tfjsAdam = tf.train.adam(1e-4);
-  const kerasAdam = new KerasAdam(tf, vars, { lr: 1e-4, beta1: 0.9, beta2: 0.999, epsilon: 1e-7 });
+  const kerasAdam = new KerasAdam(tf, vars, { lr: 1e-4, beta1: 0.9, beta2: 0.999, epsilon: 1e-7 }, { fused: optimizerKind !== 'keras-unfused' });
   const step = (): import('@tensorflow/tfjs').Tensor => {
     phase = 'forward';
+    onPhase('forward');
     let loss: import('@tensorflow/tfjs').Tensor;
     if (optimizerKind === 'tfjs') {
       loss = tfjsAdam.minimize(lossOf, true, vars) ?? tf.scalar(0);
@@ -139,11 +148,13 @@ async function network(tf: Tf): Promise<void> {
       // What finetune's trainStep does: gradients of the explicit variable list, then KerasAdam.
       const { value, grads } = tf.variableGrads(lossOf, vars);
       phase = 'adam';
+      onPhase('adam');
       kerasAdam.apply(vars.map((v) => grads[v.name] ?? null));
       tf.dispose(Object.values(grads));
       loss = value;
     }
     phase = 'other';
+    onPhase('end');
     return loss;
   };
   const reps = Math.max(3, Math.ceil(steps / 2));
@@ -169,8 +180,67 @@ async function network(tf: Tf): Promise<void> {
     console.log(`\nper step (mean of ${reps}): kernels ${wallInKernels.toFixed(0)} ms (${[...byPhase].map(([p, ms]) => `${p} ${ms.toFixed(0)}`).join(', ')}); median step ${train.toFixed(0)} ms`);
     for (const r of rows.slice(0, 25)) console.log(`  ${r.k.padEnd(36)} ${r.n.toFixed(0).padStart(5)} calls ${r.ms.toFixed(0).padStart(6)} ms`);
   }
+  const dispatches = tf.getBackend() === 'webgpu' ? await webgpuStep(tf, step, reps) : null;
+  // One machine-readable line (scripts/gpu-kit-run.sh puts it beside PyTorch's).
+  console.log(
+    `summary backend=${tf.getBackend()} variant=${variant} size=${size} batch=${batch} infer_ips=${(batch / (infer / 1000)).toFixed(1)} train_ips=${(batch / (train / 1000)).toFixed(1)} dispatches=${dispatches === null ? '-' : dispatches.toFixed(0)} optimizer=${optimizerKind}`,
+  );
   kerasAdam.dispose();
   tf.dispose([x, labels]);
+}
+
+/** Phase-boundary hook of the training step (set while measuring on webgpu). */
+let onPhase: (p: string) => void = () => {};
+
+/**
+ * Webgpu only: dispatches per training step by phase (mean of `reps` steps), and the
+ * phases' GPU time (timestamps) beside the JavaScript time spent issuing them.
+ */
+async function webgpuStep(tf: Tf, step: () => import('@tensorflow/tfjs').Tensor, reps: number): Promise<number> {
+  const counter = new DispatchCounter(() => phase);
+  const stamps = GpuTimestamps.create(tf);
+  const gpuMs = new Map<string, number>();
+  const jsMs = new Map<string, number>();
+  let last = 0;
+  let lastPhase = '';
+  onPhase = (p) => {
+    const now = performance.now();
+    if (lastPhase !== '') jsMs.set(lastPhase, (jsMs.get(lastPhase) ?? 0) + now - last);
+    last = now;
+    lastPhase = p;
+    stamps?.mark(p);
+  };
+  counter.install();
+  try {
+    for (let i = 0; i < reps; i++) {
+      lastPhase = '';
+      const loss = step();
+      await loss.data();
+      loss.dispose();
+      if (stamps) for (const [label, ms] of await stamps.read()) gpuMs.set(label, (gpuMs.get(label) ?? 0) + ms);
+    }
+  } finally {
+    counter.uninstall();
+    onPhase = () => {};
+  }
+  // A stamp labelled with the phase that ENDS at it: 'backward' closes the forward phase.
+  const ended: Record<string, string> = { backward: 'forward', adam: 'backward', end: 'adam' };
+  const per = (n: number): string => (n / reps).toFixed(0);
+  const d = counter.byPhase;
+  console.log(
+    `\nwebgpu dispatches per training step (mean of ${reps}): ${per(counter.total())} (forward ${per(d.get('forward') ?? 0)}, backward ${per(d.get('backward') ?? 0)}, adam ${per(d.get('adam') ?? 0)}${d.get('other') ? `, other ${per(d.get('other')!)}` : ''}), optimizer ${optimizerKind}`,
+  );
+  const fmt = (m: Map<string, number>, key: (p: string) => string): string =>
+    ['forward', 'backward', 'adam'].map((p) => `${p} ${((m.get(key(p)) ?? 0) / reps).toFixed(1)} ms`).join(', ');
+  console.log(`step split, JavaScript issuing the work: ${fmt(jsMs, (p) => p)}`);
+  if (stamps) {
+    const byPhase = new Map<string, number>();
+    for (const [label, ms] of gpuMs) if (ended[label]) byPhase.set(ended[label]!, ms);
+    console.log(`step split, GPU timestamps: ${fmt(byPhase, (p) => p)}`);
+  } else {
+    console.log('step split, GPU timestamps: n/a (the adapter has no timestamp-query)');
+  }
+  return counter.total() / reps;
 }
 
 const rt = await loadTf({ prefer, threads });
@@ -180,3 +250,4 @@ console.log(
 );
 if (!flag('no-kernels')) await kernels(tf);
 if (!flag('kernels-only')) await network(tf);
+process.exit(0); // Dawn's instance would keep the event loop alive

@@ -81,8 +81,10 @@ export default defineStage<ExtractParams>({
     for (const l of LAYERS) perLayer[l] = Math.min(n, Math.ceil(p.maxPoints / (spatial[l][0] * spatial[l][1])));
     const maxImages = Math.max(...Object.values(perLayer));
 
-    const { loadTf } = await import('../src/ml/backend.ts');
-    const { tf } = await loadTf();
+    const { loadTf, runtimeLine } = await import('../src/ml/backend.ts');
+    const rt = await loadTf();
+    const { tf } = rt;
+    ctx.log(runtimeLine(rt));
     const backbone = buildResNet(tf, { variant, inputShape: [h, w, 3], seed: upstream ? 0 : p.randomSeed });
     if (upstream) {
       const { loadKerasWeights } = await import('../src/ml/keras-h5.ts');

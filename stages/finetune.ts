@@ -61,10 +61,12 @@ export default defineStage<FinetuneParams>({
     const { train, heldOut } = splitByFold(prepared, p.fold);
     const classes = prepared.manifest.classes.length;
     const [, h, w] = prepared.shape;
-    const { loadTf } = await import('../src/ml/backend.ts');
+    const { loadTf, runtimeLine } = await import('../src/ml/backend.ts');
     const { finetune } = await import('../src/ml/train/finetune.ts');
     const { writeRunOutputs } = await import('../src/ml/train/outputs.ts');
-    const { tf } = await loadTf();
+    const rt = await loadTf();
+    const { tf } = rt;
+    ctx.log(runtimeLine(rt));
     const shared = sharedTrainingOptions(p);
     ctx.log(`${prepared.id}: ${train.shape[0]} training / ${heldOut.shape[0]} held-out images (fold ${p.fold}); init ${usePretrained ? `from ${source!.id}` : 'random'}`);
     const result = await finetune(tf, {

@@ -79,11 +79,13 @@ export default defineStage<PretrainParams>({
     }
     const prepared = loadPrepared(data[0]!);
     const { train, heldOut } = splitByFold(prepared, p.valFold);
-    const { loadTf } = await import('../src/ml/backend.ts');
+    const { loadTf, runtimeLine } = await import('../src/ml/backend.ts');
     const { finetune } = await import('../src/ml/train/finetune.ts');
     const { writeRunOutputs } = await import('../src/ml/train/outputs.ts');
     const { deriveSeed } = await import('../src/stats/rng.ts');
-    const { tf } = await loadTf();
+    const rt = await loadTf();
+    const { tf } = rt;
+    ctx.log(runtimeLine(rt));
     const classes = prepared.manifest.classes.length;
     const [, h, w] = prepared.shape;
     const shared = sharedTrainingOptions(p);

@@ -569,6 +569,13 @@ function threadsFrom(opt: number | undefined): number {
   return Number.isFinite(n) && n >= 1 ? Math.floor(n) : 1;
 }
 
+/** One log line naming what a stage computes on, e.g. "computing on webgpu (llvmpipe: Mesa 25.0.7, software)". */
+export function runtimeLine(rt: TfRuntime): string {
+  const a = rt.info.webgpuAdapter;
+  const where = a ? ` (${a.description || a.device || a.vendor}${a.software ? ', software' : ''}; DAG_GPU=${JSON.stringify(process.env['DAG_GPU'] ?? null)})` : '';
+  return `computing on ${rt.backend}${where}`;
+}
+
 const memo = new Map<string, Promise<TfRuntime>>();
 
 /**

@@ -9,6 +9,7 @@
  */
 import type * as TF from '@tensorflow/tfjs';
 import type { Tf } from '../backend.ts';
+import { constant } from '../constants.ts';
 
 /** Which head the model has. */
 export type HeadKind = 'sigmoid' | 'softmax';
@@ -35,7 +36,9 @@ export function crossEntropy(tf: Tf, head: HeadKind, logits: TF.Tensor2D, labels
           return tf.mean(l) as TF.Scalar;
         }
         const p = tf.clipByValue(tf.sigmoid(z), EPS, 1 - EPS);
-        const l = tf.neg(tf.add(tf.mul(y, tf.log(tf.add(p, EPS))), tf.mul(tf.sub(1, y), tf.log(tf.add(tf.sub(1, p), EPS)))));
+        const eps = constant(tf, EPS);
+        const one = constant(tf, 1);
+        const l = tf.neg(tf.add(tf.mul(y, tf.log(tf.add(p, eps))), tf.mul(tf.sub(one, y), tf.log(tf.add(tf.sub(one, p), eps)))));
         return tf.mean(l) as TF.Scalar;
       }
       case 'softmax': {
