@@ -8,7 +8,7 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import type { Plan, Instance } from './pipeline/plan.ts';
+import type { Plan, Instance } from './core/plan.ts';
 import type { LocalCache } from './cache/store.ts';
 import type { KeyBuilder, StaticEvaluation } from './executor/analyze.ts';
 
@@ -151,7 +151,7 @@ async function cmdRun(argv: string[]): Promise<number> {
     'keep-going': { type: 'boolean', short: 'k' },
     reporter: { type: 'string' },
   });
-  const { isReporterName, createReporter } = await import('./report/reporter.ts');
+  const { isReporterName, createReporter } = await import('./reporters/reporter.ts');
   const reporterName = values.reporter ?? (process.stdout.isTTY ? 'pretty' : 'plain');
   if (!isReporterName(reporterName)) throw new CliError(`--reporter ${reporterName}: expected pretty, plain or json`);
   let jobs: number | undefined;
@@ -352,7 +352,7 @@ async function cmdStatus(argv: string[]): Promise<number> {
 async function cmdLs(argv: string[]): Promise<number> {
   const { values, positionals } = parse(argv, {});
   const { plan, keys, cache } = await loadPlan(values, { createCache: false, quietWarnings: true });
-  const { formatBytes, formatDuration } = await import('./report/format.ts');
+  const { formatBytes, formatDuration } = await import('./reporters/format.ts');
   const ids = positionals.length ? [...plan.instances.keys()].filter((id) => positionals.includes(plan.instances.get(id)!.stage)) : [...plan.instances.keys()];
   if (positionals.length && ids.length === 0) throw new CliError(`no stage named ${positionals.join(', ')}; stages: ${[...plan.stages.keys()].join(', ')}`);
   const analysis = keys.analyze(ids);
@@ -382,7 +382,7 @@ async function cmdShow(argv: string[]): Promise<number> {
   const l = await loadPlan(values, { createCache: false, quietWarnings: true });
   const id = await oneInstance(l.plan, positionals[0]);
   const inst: Instance = l.plan.instances.get(id)!;
-  const { formatBytes, formatDuration, formatDevice } = await import('./report/format.ts');
+  const { formatBytes, formatDuration, formatDevice } = await import('./reporters/format.ts');
   const { record, evaluation } = await latestRecord(l, id);
   const status = classify(evaluation);
   out(bold(id));
@@ -476,7 +476,7 @@ async function cmdLog(argv: string[]): Promise<number> {
 async function cmdVerify(argv: string[]): Promise<number> {
   const { values } = parse(argv, {});
   const l = await loadPlan(values, { createCache: false, quietWarnings: true });
-  const { formatBytes } = await import('./report/format.ts');
+  const { formatBytes } = await import('./reporters/format.ts');
   if (!l.cache.layout.exists()) {
     out(`no cache at ${l.cache.dir} yet: nothing to verify`);
     return 0;
@@ -496,7 +496,7 @@ async function cmdVerify(argv: string[]): Promise<number> {
 async function cmdGc(argv: string[]): Promise<number> {
   const { values } = parse(argv, { 'dry-run': { type: 'boolean', short: 'n' }, 'keep-all-versions': { type: 'boolean' } });
   const l = await loadPlan(values, { createCache: false, quietWarnings: true });
-  const { formatBytes } = await import('./report/format.ts');
+  const { formatBytes } = await import('./reporters/format.ts');
   if (!l.cache.layout.exists()) {
     out(`no cache at ${l.cache.dir} yet: nothing to collect`);
     return 0;
@@ -641,7 +641,7 @@ export async function main(argv: string[]): Promise<number> {
       case 'data':
         return await delegate('./data/check-command.ts', 'data', rest);
       default: {
-        const { didYouMean } = await import('./pipeline/suggest.ts');
+        const { didYouMean } = await import('./core/suggest.ts');
         const cmds = ['run', 'status', 'ls', 'show', 'cat', 'path', 'log', 'verify', 'gc', 'graph', 'kinds', 'doctor', 'weights', 'data', 'help'];
         throw new CliError(`unknown command '${cmd}'${didYouMean(cmd, cmds)}; run 'dag help'`);
       }

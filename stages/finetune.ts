@@ -7,7 +7,7 @@
  * labels.npy, predictions.csv, metrics.json, plus model.json naming the run for the tables.
  */
 import { SHARED_TRAINING_PARAMS, sharedTrainingOptions, tfRuntimeKey, type SharedTrainingValues } from '../src/study/training-params.ts';
-import { defineStage, StageError } from '../src/executor/contract.ts';
+import { defineStage, StageError } from '../src/core/contract.ts';
 import { digestOf, fileOf, inputsOfKind, loadPrepared, oneInputOfKind, splitByFold, writeModelInfo } from '../src/study/stage-io.ts';
 
 /** Parameters of `finetune`. */

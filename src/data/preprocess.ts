@@ -7,11 +7,11 @@
 import { open, writeFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { join, relative, sep } from 'node:path';
-import { formatCsv } from '../study/csv.ts';
+import { formatCsv } from './csv-text.ts';
 import { choiceWithoutReplacement, createRng } from '../stats/rng.ts';
 import { getAdapter } from './adapters/index.ts';
 import { DECODE_MODES, decodeImageBuffer, decodeJpegResized, isJpeg, loadSharp, readImageBytes, toRgb, type DecodeMode } from './decode.ts';
-import { checkFolds, computeFolds, foldsFromSplits } from './folds.ts';
+import { checkFolds, computeFolds, foldsFromSplits } from './dataset-folds.ts';
 import { decodeJpegExactNearestInto, decodeJpegScaled, JpegFallback } from './jpeg/decode-scaled.ts';
 import { JpegDecodePool } from './jpeg/pool.ts';
 import { encodeNpy, encodeNpyHeader } from './npy.ts';

@@ -9,7 +9,7 @@
  * second) and prints matched, missing, extra and mismatched layers with both shapes.
  * Exit status: 0 the file fits, 1 it does not, 2 bad usage or an unreadable file.
  */
-import { StageError } from '../executor/contract.ts';
+import { StageError } from '../core/contract.ts';
 import { checkWeightsFit, inspectKerasWeights, type KerasWeightsInfo, type WeightsFit } from './keras-h5.ts';
 import { comparedLayers, comparedSpatial, listVariants, variantSpec } from './resnet.ts';
 

@@ -7,19 +7,19 @@ import { existsSync, statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { basename, dirname, resolve } from 'node:path';
 import { LineCounter, parseDocument, visit } from 'yaml';
-import type { AxisValue, Json } from '../executor/contract.ts';
+import type { AxisValue, Json } from '../core/contract.ts';
 import { stageGraphFromDecls } from '../graph/build.ts';
 import { findStageCycles } from '../graph/cycles.ts';
 import { topologicalOrder } from '../graph/order.ts';
 import { Diagnostics } from './diagnostics.ts';
 import { compareConfigErrors, type ConfigError } from './errors.ts';
-import { formatAxisValue, instanceId } from './ids.ts';
+import { formatAxisValue, instanceId } from '../core/ids.ts';
 import { loadStageKinds } from './kinds.ts';
-import { locateParam, resolveParams, type ParamScope } from './params.ts';
+import { locateParam, resolveStageParams, type ParamScope } from './params.ts';
 import { checkFilter, parseRaw, type RawAxis, type RawPipeline, type RawStage } from './parse.ts';
-import type { Instance, LoadedKind, NeedDecl, Plan, StageDecl } from './plan.ts';
+import type { Instance, LoadedKind, NeedDecl, Plan, StageDecl } from '../core/plan.ts';
 import { SourceFile } from './source.ts';
-import { didYouMean } from './suggest.ts';
+import { didYouMean } from '../core/suggest.ts';
 
 /** Re-exported for `dag kinds`, which lists the kinds without loading a pipeline. */
 export { loadStageKinds } from './kinds.ts';
@@ -286,7 +286,7 @@ export async function loadPipeline(file: string, opts: LoadPipelineOptions = {})
     const axisByName = new Map<string, RawAxis>(st.axes.map((a) => [a.name, a]));
     for (const p of pts) {
       const scope: ParamScope = { stage: st, axes: p.axes, axisByName, collections: raw.collections };
-      const r = resolveParams(rawParams, kind.kind.params, scope, dir);
+      const r = resolveStageParams(rawParams, kind.kind.params, scope, dir);
       for (const issue of r.issues) {
         if (st.incomplete && issue.code === 'BAD_REFERENCE') continue;
         const where = locateParam(src, st, issue.path, scope, issue.atKey === true);

@@ -11,8 +11,8 @@
  */
 import { createHash } from 'node:crypto';
 import type * as TF from '@tensorflow/tfjs';
-import type { Tf } from '../backend.ts';
-import type { Progress } from '../../executor/contract.ts';
+import type { Tf } from '../tf.ts';
+import type { Progress } from '../../core/contract.ts';
 import { KerasAdam } from './adam.ts';
 import { gatherBatch } from './augment.ts';
 import { clearCheckpoint, loadCheckpoint, saveCheckpoint, type LoadedCheckpoint } from './checkpoint.ts';
@@ -21,7 +21,7 @@ import { TrainError } from './errors.ts';
 import type { HistoryRow } from './history.ts';
 import { countCorrect, crossEntropy, probabilities, type HeadKind } from './losses.ts';
 import { backboneFeatures, describeNet, forward, headLogits, headVariables, variablesOf, type Net } from './net.ts';
-import { phasePlan, resolveParams, type PreprocessMode, type TrainParams, type TrainParamsInput } from './params.ts';
+import { phasePlan, resolveTrainParams, type PreprocessMode, type TrainParams, type TrainParamsInput } from './params.ts';
 import { epochOrder, stream } from './random.ts';
 import { evaluationMetrics, type RunMetrics } from './metrics.ts';
 
@@ -246,7 +246,7 @@ function monitored(row: Pick<HistoryRow, 'loss' | 'acc' | 'val_loss' | 'val_acc'
  * when it exists and matches this run's fingerprint; a finished checkpoint skips training.
  */
 export async function finetune(tf: Tf, opts: FinetuneOptions): Promise<FinetuneResult> {
-  const p = resolveParams(opts.params ?? {});
+  const p = resolveTrainParams(opts.params ?? {});
   const log = opts.log ?? (() => {});
   const progress = opts.onProgress ?? (() => {});
   const net = await buildNet(tf, opts.model, p.seed);
