@@ -10,7 +10,7 @@
  */
 import { resolve } from 'node:path';
 import { CommandError, defineCommand, type CommandCall } from '../src/core/command.ts';
-import { closest } from '../src/pipeline/suggest.ts';
+import { closest } from '../src/core/suggest.ts';
 import { ADAPTER_NAMES } from '../src/data/adapters/index.ts';
 import type { PreprocessParams } from '../src/data/preprocess.ts';
 

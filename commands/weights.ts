@@ -4,6 +4,7 @@
  * unreadable file.
  */
 import { CommandError, defineCommand, wholeNumber } from '../src/core/command.ts';
+import { StageError } from '../src/core/contract.ts';
 import { listVariants, variantSpec } from '../src/ml/resnet.ts';
 
 const FILE = [{ name: 'FILE.h5', doc: 'Keras weights file', required: true }];
@@ -14,7 +15,7 @@ async function report(work: () => Promise<number>): Promise<number> {
   try {
     return await work();
   } catch (e) {
-    if (e instanceof Error && e.name === 'StageError') throw new CommandError(`dag weights: ${e.message} [${(e as Error & { code: string }).code}]`);
+    if (e instanceof StageError) throw new CommandError(`dag weights: ${e.message} [${e.code}]`);
     throw e;
   }
 }

@@ -5,7 +5,7 @@
  */
 import { resolve } from 'node:path';
 import { CommandError, type CommandOutput, type PipelineInstanceView } from '../core/command.ts';
-import type { Plan } from '../pipeline/plan.ts';
+import type { Plan } from '../core/plan.ts';
 import type { LocalCache } from '../cache/store.ts';
 import type { KeyBuilder, StaticEvaluation } from '../executor/analyze.ts';
 

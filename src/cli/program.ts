@@ -10,7 +10,7 @@
  */
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { CommandError, type CommandArgument, type CommandCall, type CommandOption, type CommandOutput, type CommandSpec } from '../core/command.ts';
-import { closest } from '../pipeline/suggest.ts';
+import { closest } from '../core/suggest.ts';
 import { PACKAGE_ROOT, packageVersion } from './package-info.ts';
 import { loadInstanceViews } from './pipeline.ts';
 import { COMMANDS, type CommandEntry } from './table.ts';

@@ -7,8 +7,8 @@
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { pathToFileURL } from 'node:url';
-import type { DeviceAssignment, UpstreamInput } from './contract.ts';
-import type { Instance, Plan } from '../pipeline/plan.ts';
+import type { DeviceAssignment, UpstreamInput } from '../core/contract.ts';
+import type { Instance, Plan } from '../core/plan.ts';
 import type { CacheKey } from '../cache/digest.ts';
 import type { OutputManifest } from '../cache/key.ts';
 import { acquireLock, unlock } from '../cache/lock.ts';

@@ -16,7 +16,7 @@ export default defineCommand({
   ],
   async run({ options, output }) {
     const l = await loadPipelineAndCache(options, output, { createCache: false, quietWarnings: true });
-    const { formatBytes } = await import('../../report/format.ts');
+    const { formatBytes } = await import('../../reporters/format.ts');
     if (!l.cache.layout.exists()) {
       output.out(`no cache at ${l.cache.dir} yet: nothing to collect`);
       return 0;

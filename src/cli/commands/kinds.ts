@@ -1,7 +1,7 @@
 /** `dag kinds`: stage kinds (built-in and the pipeline's plugins) with their params. */
 import { existsSync } from 'node:fs';
 import { defineCommand } from '../../core/command.ts';
-import type { LoadedKind } from '../../pipeline/plan.ts';
+import type { LoadedKind } from '../../core/plan.ts';
 import { loadPlanFile, pipelineFile, stagesDirOption } from '../pipeline.ts';
 
 export default defineCommand({

@@ -9,7 +9,7 @@ export default defineCommand({
   args: [{ name: 'STAGE', doc: 'only instances of these stages', variadic: true }],
   async run({ args, options, output }) {
     const { plan, keys, cache } = await loadPipelineAndCache(options, output, { createCache: false, quietWarnings: true });
-    const { formatBytes, formatDuration } = await import('../../report/format.ts');
+    const { formatBytes, formatDuration } = await import('../../reporters/format.ts');
     const all = [...plan.instances.keys()];
     const ids = args.length ? all.filter((id) => args.includes(plan.instances.get(id)!.stage)) : all;
     if (args.length && ids.length === 0) throw new CommandError(`no stage named ${args.join(', ')}; stages: ${[...plan.stages.keys()].join(', ')}`);

@@ -1,7 +1,7 @@
 /** `dag run [TARGET...]`: build targets and whatever upstream is missing or stale. */
 import { CommandError, defineCommand, wholeNumber, type CommandOutput } from '../../core/command.ts';
 import { parseGpuFlag } from '../../executor/gpus.ts';
-import type { Plan } from '../../pipeline/plan.ts';
+import type { Plan } from '../../core/plan.ts';
 import type { KeyBuilder } from '../../executor/analyze.ts';
 import { listIds, loadPipelineAndCache, matchTargets } from '../pipeline.ts';
 
@@ -68,7 +68,7 @@ export default defineCommand({
     if (options.dryRun) return dryRun(plan, keys, selected, forced, output);
 
     const [{ createReporter }, { detectGpus }, { availableParallelism }] = await Promise.all([
-      import('../../report/reporter.ts'),
+      import('../../reporters/reporter.ts'),
       import('../../executor/gpus.ts'),
       import('node:os'),
     ]);

@@ -13,7 +13,7 @@ export default defineCommand({
     const l = await loadPipelineAndCache(options, output, { createCache: false, quietWarnings: true });
     const id = await oneInstance(l.plan, args[0]);
     const inst = l.plan.instances.get(id)!;
-    const { formatBytes, formatDuration, formatDevice } = await import('../../report/format.ts');
+    const { formatBytes, formatDuration, formatDevice } = await import('../../reporters/format.ts');
     const { bold, red } = output.style;
     const out = output.out;
     const { record, evaluation } = latestRecord(l, id);

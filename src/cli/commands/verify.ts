@@ -9,7 +9,7 @@ export default defineCommand({
   pipeline: true,
   async run({ options, output }) {
     const l = await loadPipelineAndCache(options, output, { createCache: false, quietWarnings: true });
-    const { formatBytes } = await import('../../report/format.ts');
+    const { formatBytes } = await import('../../reporters/format.ts');
     const { green, red, dim } = output.style;
     if (!l.cache.layout.exists()) {
       output.out(`no cache at ${l.cache.dir} yet: nothing to verify`);
