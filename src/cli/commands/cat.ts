@@ -1,7 +1,7 @@
 /** `dag cat INSTANCE OUTPUT`: an output's bytes on stdout. */
 import { createReadStream } from 'node:fs';
 import { defineCommand } from '../../core/command.ts';
-import { OUTPUT_ARGS, storedOutput } from '../outputs.ts';
+import { OUTPUT_ARGS, storedOutput } from '../stored-output.ts';
 
 export default defineCommand({
   description: "Writes an output's bytes to stdout. A stale instance serves its latest run (said on stderr); a corrupted object is refused.",
