@@ -10,6 +10,7 @@
  * cache/locks/<key>.lock        per-key locks {pid, host, procStart, lockedAt}
  * cache/work/<key>/             workDir of an instance: survives crashes, removed on publish
  * cache/tmp/<pid>-<host>-…/     outDirs and temp files (same filesystem -> atomic rename)
+ * cache/slurm/<batch>/          one Slurm job (array): tasks.json, <i>.events, <i>.out
  * cache/stat-cache.json         external-file digests memoised by (dev, ino, size, mtime, ctime)
  * ```
  */
@@ -45,6 +46,8 @@ export class CacheLayout {
   get locks(): string { return join(this.root, 'locks'); }
   get work(): string { return join(this.root, 'work'); }
   get tmp(): string { return join(this.root, 'tmp'); }
+  /** Slurm job batches: task specs, the jobs' event files and logs (see src/executor/slurm). */
+  get slurm(): string { return join(this.root, 'slurm'); }
   get statCache(): string { return join(this.root, 'stat-cache.json'); }
   get versionFile(): string { return join(this.root, 'VERSION'); }
   /** Where the object with this digest lives (two-character fan-out like git). */

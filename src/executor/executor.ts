@@ -17,6 +17,8 @@ export interface Demand {
   gpu: number;
   /** Memory in MiB, when the stage declares it. */
   memoryMb?: number;
+  /** Wall-time limit (Slurm syntax, `4:00:00`) from the stage's `executor.time`; local runs ignore it. */
+  time?: string;
 }
 
 /** Where a running instance is, for the live view, `dag status` and `dag log` (Slurm jobs). */

@@ -245,7 +245,13 @@ class PlanRun {
    */
   private async execute(inst: Instance, ev: RunEvaluation, upstream: Map<string, RunRecord>): Promise<Outcome> {
     const spec = this.specOf(inst, ev, upstream);
-    const demand: Demand = { cpu: inst.resources.cpu || 1, gpu: inst.resources.gpu, ...(inst.resources.memoryMb ? { memoryMb: inst.resources.memoryMb } : {}) };
+    const time = this.plan.stages.get(inst.stage)?.executor.time ?? this.plan.executor.time;
+    const demand: Demand = {
+      cpu: inst.resources.cpu || 1,
+      gpu: inst.resources.gpu,
+      ...(inst.resources.memoryMb ? { memoryMb: inst.resources.memoryMb } : {}),
+      ...(time ? { time } : {}),
+    };
     let toldWaiting = false;
     for (;;) {
       let owner = liveOwner(this.cache.layout, ev.key);
