@@ -66,6 +66,29 @@ export async function squeue(user = currentUser()): Promise<Map<string, QueueEnt
   return map;
 }
 
+/**
+ * Pending reasons after which a job will never start as submitted (it asks for more than
+ * the partition has, or for an account/QOS it may not use); dag fails such tasks at once
+ * instead of waiting forever.
+ */
+export const HOPELESS_REASONS = new Set([
+  'PartitionConfig', 'PartitionNodeLimit', 'PartitionTimeLimit', 'BadConstraints', 'InvalidAccount', 'InvalidQOS',
+  'AccountNotAllowed', 'QOSNotAllowed', 'PartitionDown', 'PartitionInactive', 'ReqNodeNotAvail, UnavailableNodes',
+]);
+
+/** The largest node of a partition (default partition when undefined): CPUs and memory (MiB). */
+export async function largestNode(partition?: string): Promise<{ cpus: number; memoryMb: number }> {
+  const out = await run('sinfo', ['--noheader', '--format=%c|%m', ...(partition ? [`--partition=${partition}`] : [])]);
+  let cpus = 0;
+  let memoryMb = 0;
+  for (const line of out.split('\n')) {
+    const [c, m] = line.trim().split('|');
+    cpus = Math.max(cpus, Number.parseInt(c ?? '', 10) || 0);
+    memoryMb = Math.max(memoryMb, Number.parseInt(m ?? '', 10) || 0);
+  }
+  return { cpus, memoryMb };
+}
+
 /** Cancel jobs (whole arrays when given array ids). */
 export async function scancel(ids: string[]): Promise<void> {
   if (ids.length) await run('scancel', ids);

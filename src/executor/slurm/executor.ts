@@ -17,7 +17,7 @@ import type { LocalCache } from '../../cache/store.ts';
 import type { ExecRequest, Executor, Placement } from '../executor.ts';
 import type { RunOutcome } from '../run-instance.ts';
 import { BatchDir, EventTail, submissionsFile, tailOf, type BatchFile, type JobEnd, type Submission } from './batch.ts';
-import { currentUser, sbatch, scancel, squeue, TERMINAL_STATES, type QueueEntry } from './commands.ts';
+import { currentUser, HOPELESS_REASONS, largestNode, sbatch, scancel, squeue, TERMINAL_STATES, type QueueEntry } from './commands.ts';
 import { DEFAULT_ARRAY_MAX, sbatchOptions, stageSettings } from './settings.ts';
 
 const JOB_ENTRY = fileURLToPath(new URL('./job.ts', import.meta.url));
@@ -69,6 +69,8 @@ export class SlurmExecutor implements Executor {
   private batches = 0;
   private readonly token = `${Date.now().toString(36)}-${process.pid}`;
   private readonly squeueEveryMs: number;
+  /** Partition ('' = default) -> its largest node. */
+  private readonly nodes = new Map<string, Promise<{ cpus: number; memoryMb: number }>>();
 
   constructor(private readonly opts: SlurmOptions) {
     const env = Number(process.env.DAG_SLURM_SQUEUE_S);
@@ -76,8 +78,25 @@ export class SlurmExecutor implements Executor {
     this.pollTimer = setInterval(() => this.poll(), opts.pollMs ?? 500);
   }
 
-  run(req: ExecRequest): Promise<RunOutcome> {
-    if (this.cancelled) return Promise.resolve({ state: 'interrupted' });
+  /**
+   * Cap the CPU demand at the partition's largest node, as the local executor caps it at
+   * `--jobs` (a stage asking 4 cores still runs on a 2-core node). Asked once per partition.
+   */
+  private async fit(req: ExecRequest): Promise<ExecRequest> {
+    const partition = stageSettings(this.opts.plan, req.spec.stage).partition ?? '';
+    let node = this.nodes.get(partition);
+    if (!node) {
+      node = largestNode(partition || undefined).catch(() => ({ cpus: 0, memoryMb: 0 }));
+      this.nodes.set(partition, node);
+    }
+    const { cpus } = await node;
+    return cpus > 0 && req.demand.cpu > cpus ? { ...req, demand: { ...req.demand, cpu: cpus } } : req;
+  }
+
+  async run(request: ExecRequest): Promise<RunOutcome> {
+    if (this.cancelled) return { state: 'interrupted' };
+    const req = await this.fit(request);
+    if (this.cancelled) return { state: 'interrupted' };
     return new Promise((resolve) => {
       const args = sbatchOptions(stageSettings(this.opts.plan, req.spec.stage), req.demand);
       const group = JSON.stringify([req.spec.stage, args]);
@@ -213,6 +232,13 @@ export class SlurmExecutor implements Executor {
     for (const t of this.tasks) {
       if (t.end && t.end.state !== 'interrupted') continue;
       const q = queue.get(t.where.jobId);
+      if (q?.state === 'PENDING' && HOPELESS_REASONS.has(q.reason)) {
+        const message = `Slurm job ${t.where.jobId} cannot start: squeue says PENDING (${q.reason}): it asks for more than the partition offers or for an account/QOS it may not use (${sbatchOptions(stageSettings(this.opts.plan, t.req.spec.stage), t.req.demand).join(' ')}); cancelled`;
+        void scancel([t.where.jobId]).catch(() => undefined);
+        this.recordFailure(t, 'SLURM_CANNOT_START', message);
+        this.settle(t, { state: 'failed', code: 'SLURM_CANNOT_START', message, durationMs: 0, logPath: t.where.logPath });
+        continue;
+      }
       const ended = q ? TERMINAL_STATES.has(q.state) : now - t.submittedAt > 30_000;
       if (!ended) continue;
       t.silentSince ??= now;
