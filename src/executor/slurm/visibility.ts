@@ -43,7 +43,8 @@ export function formatSlurmJobs(jobs: SlurmJobView[], cwd = process.cwd()): stri
   const w = Math.max(...jobs.map((j) => j.id.length));
   return jobs.map((j) => {
     const state = j.slurmState ?? (j.state === 'running' ? 'RUNNING' : 'PENDING');
-    return `  ${j.id.padEnd(w)}  job ${j.jobId}  ${state}${j.host ? ` on ${j.host}` : ''}  log ${relative(cwd, j.logPath) || j.logPath}`;
+    const rel = relative(cwd, j.logPath);
+    return `  ${j.id.padEnd(w)}  job ${j.jobId}  ${state}${j.host ? ` on ${j.host}` : ''}  log ${rel && !rel.startsWith('..') ? rel : j.logPath}`;
   });
 }
 
