@@ -220,6 +220,7 @@ function assemblePlan(
       params: rawParams,
       resources,
       seed: st.seed ?? raw.seed,
+      executor: st.executor,
       loc: st.loc,
     });
   }
@@ -279,6 +280,6 @@ export async function loadPipeline(file: string, opts: LoadPipelineOptions = {})
   if (diag.hasErrors || cyclic) return { ok: false, errors: [...diag.errors, ...diag.warnings].sort(compareConfigErrors) };
 
   const { stageOrder, stages, instances } = assemblePlan(raw, kinds, src, points, resolved, deps);
-  const plan: Plan = { file: abs, dir, cacheDir: resolve(dir, raw.cache), seed: raw.seed, stages, stageOrder, instances, kinds };
+  const plan: Plan = { file: abs, dir, cacheDir: resolve(dir, raw.cache), seed: raw.seed, stages, stageOrder, instances, kinds, executor: raw.executor };
   return { ok: true, plan, warnings: diag.warnings.sort(compareConfigErrors) };
 }

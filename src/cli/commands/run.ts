@@ -1,5 +1,6 @@
 /** `dag run [TARGET...]`: build targets and whatever upstream is missing or stale. */
 import { CommandError, defineCommand, wholeNumber, type CommandOutput } from '../../core/command.ts';
+import { EXECUTOR_NAMES, type ExecutorName } from '../../executor/choose.ts';
 import { parseGpuFlag } from '../../executor/gpus.ts';
 import type { Plan } from '../../core/plan.ts';
 import type { KeyBuilder } from '../../executor/analyze.ts';
@@ -31,8 +32,9 @@ export default defineCommand({
     },
     { long: 'keep-going', short: 'k', doc: 'after a failure, keep running independent branches' },
     { long: 'reporter', value: 'R', choices: ['pretty', 'plain', 'json'], doc: 'live view, plain lines or NDJSON events (default: pretty on a TTY, else plain)' },
+    { long: 'executor', value: 'E', choices: EXECUTOR_NAMES, doc: "where instances run: worker processes here, or Slurm jobs (default: the pipeline's executor.type, else local)" },
   ],
-  examples: ['dag run', "dag run cca 'finetune[dataset=knee]'", 'dag run --only cca', 'dag run -n', 'dag run -j 4 --gpus 0,2 --reporter json'],
+  examples: ['dag run', "dag run cca 'finetune[dataset=knee]'", 'dag run --only cca', 'dag run -n', 'dag run -j 4 --gpus 0,2 --reporter json', 'dag run --executor slurm'],
   async run({ args, options, output }) {
     const targets = [...args];
     const gpus = options.gpus as string | undefined;
@@ -67,10 +69,11 @@ export default defineCommand({
 
     if (options.dryRun) return dryRun(plan, keys, selected, forced, output);
 
-    const [{ createReporter }, { detectGpus }, { availableParallelism }] = await Promise.all([
+    const [{ createReporter }, { detectGpus }, { availableParallelism }, { createExecutor, executorName }] = await Promise.all([
       import('../../reporters/reporter.ts'),
       import('../../executor/gpus.ts'),
       import('node:os'),
+      import('../../executor/choose.ts'),
     ]);
     const reporter = createReporter(reporterName, output.stdout);
     const controller = new AbortController();
@@ -84,14 +87,18 @@ export default defineCommand({
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);
     try {
+      const slots = (options.jobs as number | undefined) ?? availableParallelism();
+      const cards = (): string[] => detectGpus(gpus).ids;
+      const executor = await createExecutor(executorName(options.executor as ExecutorName | undefined, plan), { plan, cache, jobs: slots, gpus: cards, signal: controller.signal });
       const res = await runPlan({
         plan,
         cache,
         keys,
         selected,
         forced,
-        jobs: (options.jobs as number | undefined) ?? availableParallelism(),
-        gpus: () => detectGpus(gpus).ids,
+        executor,
+        jobs: slots,
+        gpus: cards,
         keepGoing: Boolean(options.keepGoing),
         emit: (e) => reporter.handle(e),
         signal: controller.signal,
