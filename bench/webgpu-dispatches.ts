@@ -44,6 +44,8 @@ async function measure(kernels: 'tfjs' | 'ours'): Promise<Figures> {
     const { registerBatchNormKernels } = await import('../src/ml/webgpu/batchnorm.ts');
     const { routeBatchNormLayer } = await import('../src/ml/webgpu/batchnorm-layer.ts');
     const { registerConvKernels } = await import('../src/ml/webgpu/conv.ts');
+    const { registerReluGrad } = await import('../src/ml/webgpu/relu-grad.ts');
+    registerReluGrad(tf);
     registerBatchNormKernels(tf);
     routeBatchNormLayer(tf);
     registerConvKernels(tf);

@@ -10,10 +10,12 @@ import assert from 'node:assert/strict';
 import { webgpuTf } from './fixtures/webgpu.ts';
 import { backendRunner, relErr, values } from './fixtures/wasm-compare.ts';
 import { registerConvKernels } from '../src/ml/webgpu/conv.ts';
+import { registerReluGrad } from '../src/ml/webgpu/relu-grad.ts';
 import { countDispatches } from '../src/ml/webgpu/dispatch-count.ts';
 
 const { tf, backend } = await webgpuTf();
 registerConvKernels(tf);
+assert.ok(registerReluGrad(tf));
 const on = backendRunner(tf, 'webgpu');
 type Tensor = import('@tensorflow/tfjs').Tensor;
 type T4 = import('@tensorflow/tfjs').Tensor4D;
@@ -104,4 +106,45 @@ test('the convolutions run on our kernels (one dispatch each; the split filter g
   assert.ok((count.byProgram.get('conv_dw_reduce') ?? 0) <= 1);
   for (const name of count.byProgram.keys()) assert.ok(!/Conv2D|Conv2DDerInput|Conv2DDerFilter|Im2Col|MatMul/i.test(name), `tfjs program ${name} ran`);
   tf.dispose([x, w]);
+});
+
+test('a layers Conv2D bias gradient comes from the filter-gradient dispatch (no reduction of its own)', async () => {
+  const xs: [number, number, number, number] = [2, 9, 7, 12];
+  const layer = tf.layers.conv2d({ filters: 20, kernelSize: 3, padding: 'same', useBias: true });
+  layer.build(xs);
+  const x = tf.tensor4d(values(2 * 9 * 7 * 12, 21), xs);
+  const vars = layer.trainableWeights.map((v) => v.read() as import('@tensorflow/tfjs').Variable);
+  const { count } = await countDispatches(backend, async () => {
+    const { value, grads } = tf.variableGrads(() => tf.sum(layer.apply(x) as Tensor) as import('@tensorflow/tfjs').Scalar, vars);
+    await Promise.all(Object.values(grads).map((g) => g.data()));
+    tf.dispose([value, ...Object.values(grads)]);
+  });
+  assert.equal(count.byProgram.get('conv_dw'), 1);
+  assert.equal(count.byProgram.get('ReduceProgram') ?? 0, 1, 'only the loss sum reduces');
+  assert.equal(count.byProgram.get('TransposeProgram') ?? 0, 0);
+  tf.dispose(x);
+});
+
+test('Relu gradient on webgpu is one dispatch and equals cpu', async () => {
+  const xv = values(3 * 5 * 7, 31).map((v, i) => (i % 9 === 0 ? 0 : v));
+  const wv = values(3 * 5 * 7, 32);
+  const run = (): Tensor[] => {
+    const x = tf.tensor3d(xv, [3, 5, 7]);
+    const w = tf.tensor3d(wv, [3, 5, 7]);
+    const g = tf.grad((a: Tensor) => tf.sum(tf.mul(tf.relu(a), w)))(x);
+    tf.dispose([x, w]);
+    return [g];
+  };
+  const got = await on('webgpu', run);
+  const want = await on('cpu', run);
+  assert.deepEqual(Array.from(got[0]!), Array.from(want[0]!));
+  const x = tf.tensor3d(xv, [3, 5, 7]);
+  const { count } = await countDispatches(backend, async () => {
+    const g = tf.grad((a: Tensor) => tf.sum(tf.relu(a)))(x);
+    await g.data();
+    g.dispose();
+  });
+  assert.equal(count.byProgram.get('relu_grad'), 1);
+  assert.equal(count.byProgram.get('UnaryOpProgram'), 1, 'the forward Relu only (no Step)');
+  x.dispose();
 });

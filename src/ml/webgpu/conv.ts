@@ -199,7 +199,7 @@ function filterGradShader(tile: Tile): string {
   const b = slots(16 * tile.tn);
   return gemmShader({
     inputs: ['x', 'dy'],
-    outputs: ['out'],
+    outputs: ['out', 'outB'],
     uniforms: [...GEOMETRY_UNIFORMS],
     tile,
     decls: `var<workgroup> pB: array<i32, ${BK}>;
@@ -212,7 +212,16 @@ var<workgroup> pW: array<i32, ${BK}>;`,
   let ci = kp % u.Cin;
   let kt = kp / u.Cin;
   let kw = i32(kt % u.KW);
-  let kh = i32(kt / u.KW);`,
+  let kh = i32(kt / u.KW);
+  let biasRow = wg.y == 0u && lid.y == 0u;
+  var bacc: array<f32, ${tile.tn}>;`,
+    accumulate: `if (biasRow) { for (var j = 0u; j < ${tile.tn}u; j++) { bacc[j] += b[j]; } }`,
+    epilogue: `if (biasRow) {
+    for (var j = 0u; j < ${tile.tn}u; j++) {
+      let n = col0 + lid.x + j * 16u;
+      if (n < u.cols) { outB[z * u.cols + n] = bacc[j]; }
+    }
+  }`,
     loadTiles: `
     if (tid < ${BK}u) {
       let m = k0 + tid;
@@ -296,7 +305,36 @@ function splitCount(tiles: number, red: number): { splits: number; kPer: number 
   return { splits: Math.ceil(red / kPer), kPer };
 }
 
-/** dw of a convolution: one dispatch, plus one adding the split partial products when the reduction is split. */
+/**
+ * The column sums of the last filter gradient's dy (the conv bias gradient, computed
+ * for free by the first row tile of the filter-gradient GEMM), handed to the next
+ * `Sum` of that same dy over its leading axes (tfjs' fused-conv gradient asks for
+ * it right after the filter gradient). At most one is pending; an unclaimed one is
+ * released when the next filter gradient runs.
+ */
+let pendingBias: { dy: object; sums: TensorInfo; backend: WebGpuBackendLike } | null = null;
+
+function setPendingBias(next: typeof pendingBias): void {
+  if (pendingBias !== null) pendingBias.backend.disposeData(pendingBias.sums.dataId);
+  pendingBias = next;
+}
+
+/** The pending column sums of `x` when `Sum(x, axes, keepDims)` reduces exactly its leading axes; ownership passes to the caller. */
+export function claimColumnSums(x: TensorInfo, axes: number[], keepDims: boolean): TensorInfo | null {
+  if (pendingBias === null || pendingBias.dy !== x.dataId) return null;
+  const rank = x.shape.length;
+  const sorted = axes.map((a) => (a < 0 ? a + rank : a)).sort((a, b) => a - b);
+  if (sorted.length !== rank - 1 || sorted.some((a, i) => a !== i)) return null;
+  const { sums } = pendingBias;
+  pendingBias = null;
+  const c = x.shape[rank - 1]!;
+  return { dataId: sums.dataId, dtype: 'float32', shape: keepDims ? [...x.shape.slice(0, -1).map(() => 1), c] : [c] };
+}
+
+/**
+ * dw of a convolution (and, on the side, dy's column sums for {@link claimColumnSums}):
+ * one dispatch, plus one adding the split partial products when the reduction is split.
+ */
 export function runConvFilterGrad(backend: WebGpuBackendLike, x: TensorInfo, dy: TensorInfo, g: Geometry): TensorInfo {
   const rows = g.KH * g.KW * g.Cin;
   const cols = g.Cout;
@@ -306,28 +344,35 @@ export function runConvFilterGrad(backend: WebGpuBackendLike, x: TensorInfo, dy:
   const { splits, kPer } = splitCount(gx * gy, red);
   const shape = [g.KH, g.KW, g.Cin, g.Cout];
   const dw = makeOutput(backend, splits === 1 ? shape : [splits * rows * cols]);
-  const pipeline = getPipeline(backend.device, `conv_dw_${tileKey(tile)}`, 2, 1, () => filterGradShader(tile));
+  const sums = makeOutput(backend, [splits * cols]);
+  const pipeline = getPipeline(backend.device, `conv_dw_${tileKey(tile)}`, 2, 2, () => filterGradShader(tile));
   dispatch(backend, {
     name: 'conv_dw',
     pipeline,
     inputs: [x, dy],
-    outputs: [dw],
+    outputs: [dw, sums],
     uniforms: [rows, cols, red, kPer, ...geometryUniforms(g)],
     groups: [gx, gy, splits],
   });
-  if (splits === 1) return dw;
+  if (splits === 1) {
+    setPendingBias({ dy: dy.dataId, sums, backend });
+    return dw;
+  }
   const out = makeOutput(backend, shape);
+  const outSums = makeOutput(backend, [cols]);
   const size = rows * cols;
-  const groups = spreadGroups(Math.ceil(size / 256));
+  const groups = spreadGroups(Math.ceil((size + cols) / 256));
   dispatch(backend, {
     name: 'conv_dw_reduce',
-    pipeline: getPipeline(backend.device, 'split_reduce', 1, 1, splitReduceShader),
-    inputs: [dw],
-    outputs: [out],
-    uniforms: [size, splits, groups[0]],
+    pipeline: getPipeline(backend.device, 'split_reduce', 2, 2, splitReduceShader),
+    inputs: [dw, sums],
+    outputs: [out, outSums],
+    uniforms: [size, cols, splits, groups[0]],
     groups,
   });
   backend.disposeData(dw.dataId);
+  backend.disposeData(sums.dataId);
+  setPendingBias({ dy: dy.dataId, sums: outSums, backend });
   return out;
 }
 
@@ -336,8 +381,8 @@ type KernelFn = (args: KernelArgs) => TensorInfo;
 
 const isF32 = (...ts: (TensorInfo | undefined)[]): boolean => ts.every((t) => t === undefined || t.dtype === 'float32');
 
-/** Kernel names replaced on the webgpu backend by {@link registerConvKernels}. */
-export const CONV_KERNELS = ['Conv2D', 'FusedConv2D', 'Conv2DBackpropInput', 'Conv2DBackpropFilter'] as const;
+/** Kernel names replaced on the webgpu backend by {@link registerConvKernels} (`Sum` only to hand over the bias gradient). */
+export const CONV_KERNELS = ['Conv2D', 'FusedConv2D', 'Conv2DBackpropInput', 'Conv2DBackpropFilter', 'Sum'] as const;
 
 /** Our kernels for {@link CONV_KERNELS}, each falling back on `builtin` outside its cases. */
 export function makeConvKernels(tf: Tf, builtin: (name: string) => KernelFn): Record<(typeof CONV_KERNELS)[number], KernelFn> {
@@ -370,6 +415,13 @@ export function makeConvKernels(tf: Tf, builtin: (name: string) => KernelFn): Re
       const g = x && dy && isF32(x, dy) ? geometry(tf, x.shape, fShape, args.attrs) : null;
       if (g === null) return builtin('Conv2DBackpropFilter')(args);
       return runConvFilterGrad(args.backend, x!, dy!, g);
+    },
+    Sum: (args) => {
+      const x = args.inputs['x'];
+      const raw = args.attrs['axis'] as number | number[] | null | undefined;
+      const axes = raw === null || raw === undefined ? (x?.shape.map((_, i) => i) ?? []) : Array.isArray(raw) ? raw : [raw];
+      const hit = x === undefined ? null : claimColumnSums(x, axes, args.attrs['keepDims'] === true);
+      return hit ?? builtin('Sum')(args);
     },
   };
 }

@@ -48,6 +48,10 @@ export interface GemmParts {
   loadTiles: string;
   /** Code storing `v` at row `m`, column `n` (both in range), `z` being the split index. */
   store: string;
+  /** Code per reduction step `k` after a[] and b[] are loaded (may accumulate extra sums). */
+  accumulate?: string;
+  /** Code after all stores. */
+  epilogue?: string;
 }
 
 /** The full WGSL of a GEMM kernel. */
@@ -81,6 +85,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_id) lid: vec
       var b: array<f32, ${tn}>;
       for (var i = 0u; i < ${tm}u; i++) { a[i] = As[k * BM + lid.y + i * 16u]; }
       for (var j = 0u; j < ${tn}u; j++) { b[j] = Bs[k * BN + lid.x + j * 16u]; }
+      ${p.accumulate ?? ''}
       for (var i = 0u; i < ${tm}u; i++) {
         for (var j = 0u; j < ${tn}u; j++) { acc[i * ${tn}u + j] = fma(a[i], b[j], acc[i * ${tn}u + j]); }
       }
@@ -98,6 +103,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_id) lid: vec
       }
     }
   }
+  ${p.epilogue ?? ''}
 }`;
 }
 
@@ -110,16 +116,24 @@ export function slots(extent: number): { count: number; step: number } {
   return { count: (extent * BK) / 256, step: 256 / BK };
 }
 
-/** WGSL adding `splits` partial products of `size` floats: out[i] = sum_z part[z * size + i]. */
+/**
+ * WGSL adding `splits` partial products: out[i] = sum_z part[z * size + i] for
+ * i < size, and likewise outB from partB (`sizeB` floats per split) after them.
+ */
 export function splitReduceShader(): string {
   return `
-${bindingsWgsl(['part'], ['out'], ['size', 'splits', 'gx'])}
+${bindingsWgsl(['part', 'partB'], ['out', 'outB'], ['size', 'sizeB', 'splits', 'gx'])}
 @compute @workgroup_size(256)
 fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_id) lid: vec3u) {
   let i = (wg.y * u.gx + wg.x) * 256u + lid.x;
-  if (i >= u.size) { return; }
   var s = 0.0;
-  for (var z = 0u; z < u.splits; z++) { s += part[z * u.size + i]; }
-  out[i] = s;
+  if (i < u.size) {
+    for (var z = 0u; z < u.splits; z++) { s += part[z * u.size + i]; }
+    out[i] = s;
+  } else if (i < u.size + u.sizeB) {
+    let j = i - u.size;
+    for (var z = 0u; z < u.splits; z++) { s += partB[z * u.sizeB + j]; }
+    outB[j] = s;
+  }
 }`;
 }
