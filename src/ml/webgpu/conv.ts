@@ -432,8 +432,9 @@ const registered = new WeakSet<object>();
  * Replaces the webgpu backend's convolution kernels with ours (idempotent per tf
  * instance; must run after the webgpu backend is imported). Returns the names replaced.
  */
-export function registerConvKernels(tf: Tf): readonly string[] {
-  if (registered.has(tf)) return CONV_KERNELS;
+export function registerConvKernels(tf: Tf, off: ReadonlySet<string> = new Set()): readonly string[] {
+  const names = CONV_KERNELS.filter((n) => !off.has(n));
+  if (registered.has(tf)) return names;
   const originals = new Map<string, KernelFn>();
   for (const name of CONV_KERNELS) {
     const k = tf.getKernel(name, 'webgpu');
@@ -441,10 +442,13 @@ export function registerConvKernels(tf: Tf): readonly string[] {
     originals.set(name, k.kernelFunc as unknown as KernelFn);
   }
   const kernels = makeConvKernels(tf, (name) => originals.get(name)!);
-  for (const name of CONV_KERNELS) {
+  for (const name of names) {
     tf.unregisterKernel(name, 'webgpu');
     tf.registerKernel({ kernelName: name, backendName: 'webgpu', kernelFunc: kernels[name] as unknown as Parameters<Tf['registerKernel']>[0]['kernelFunc'] });
   }
   registered.add(tf);
-  return CONV_KERNELS;
+  return names;
 }
+
+/** The convolution kernels as a family for ./register.ts (names in `off` keep tfjs' kernels). */
+export const CONV_FAMILY = { name: 'conv', register: (tf: Tf, off: ReadonlySet<string>): readonly string[] => registerConvKernels(tf, off) };

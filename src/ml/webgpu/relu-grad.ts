@@ -52,3 +52,9 @@ export function registerReluGrad(tf: Tf): boolean {
   tf.registerGradient({ ...original, gradFunc } as unknown as Parameters<Tf['registerGradient']>[0]);
   return true;
 }
+
+/** The Relu gradient as a family for ./register.ts (`DagReluGrad` in `off` keeps tfjs' gradient). */
+export const RELU_GRAD_FAMILY = {
+  name: 'relu-grad',
+  register: (tf: Tf, off: ReadonlySet<string>): readonly string[] => (off.has(RELU_GRAD_KERNEL) || !registerReluGrad(tf) ? [] : [RELU_GRAD_KERNEL]),
+};
