@@ -20,8 +20,10 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { hardwareAdapters, listWebGpuAdapters, webgpuPackageEntry, type WebGpuAdapterEntry, type WebGpuInventory } from '../core/webgpu-adapters.ts';
 
-/** The tfjs namespace type that every ML module programs against. */
-export type Tf = typeof import('@tensorflow/tfjs');
+import type { Tf } from './tf.ts';
+
+/** The tfjs namespace type that every ML module programs against (defined in ./tf.ts). */
+export type { Tf };
 
 /** A backend this module can pick, best first in `BACKEND_ORDER`. */
 export type BackendName = 'tensorflow-gpu' | 'webgpu' | 'tensorflow' | 'wasm' | 'cpu';

@@ -1,13 +1,15 @@
 /**
- * `dag doctor`: what this machine will compute on, and why not on something better.
+ * What `dag doctor` (commands/doctor.ts) reports: what this machine will compute on, and why
+ * not on something better.
  *
- * Initialises the backend for real (through `loadTf`), then prints its version, the
- * tfjs version, wasm SIMD / threads, the visible CUDA cards and CUDA_VISIBLE_DEVICES,
- * the reason each better backend was not picked, a one-second self-check (a conv
- * gradient) and the machine (node, cores, memory). `--json` prints one JSON object.
+ * `doctorReport` initialises the backend for real (through `loadTf`) and collects its
+ * version, the tfjs version, wasm SIMD / threads, the visible CUDA cards and
+ * CUDA_VISIBLE_DEVICES, the reason each better backend was not picked, a one-second
+ * self-check (a conv gradient) and the machine (node, cores, memory); `formatDoctor` renders
+ * it as text. Nothing here prints.
  */
 import os from 'node:os';
-import { BackendError, loadTf, parsePreference, type BackendInfo, type BackendName, type BackendPreference } from './backend.ts';
+import { BackendError, loadTf, type BackendInfo, type BackendName, type BackendPreference } from './backend.ts';
 
 /** Everything doctor reports, also its `--json` output. */
 export interface DoctorReport {
@@ -25,35 +27,6 @@ export interface DoctorReport {
     readonly memoryGiB: number;
     readonly freeMemoryGiB: number;
   };
-}
-
-interface DoctorOptions {
-  json: boolean;
-  prefer: BackendPreference | undefined;
-  threads: number | undefined;
-}
-
-const USAGE = `usage: dag doctor [--json] [--backend auto|tensorflow-gpu|webgpu|tensorflow|wasm|cpu] [--threads N]
-
-Initialises the TensorFlow.js backend this machine would use and explains the choice.`;
-
-function parseArgs(argv: string[]): DoctorOptions | string {
-  const opts: DoctorOptions = { json: false, prefer: undefined, threads: undefined };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]!;
-    if (a === '--json') opts.json = true;
-    else if (a === '--backend' || a.startsWith('--backend=')) {
-      const v = a.includes('=') ? a.slice(a.indexOf('=') + 1) : argv[++i];
-      if (v === undefined) return '--backend needs a value';
-      opts.prefer = parsePreference(v, '--backend');
-    } else if (a === '--threads' || a.startsWith('--threads=')) {
-      const v = Number(a.includes('=') ? a.slice(a.indexOf('=') + 1) : argv[++i]);
-      if (!Number.isInteger(v) || v < 1) return '--threads needs a positive integer';
-      opts.threads = v;
-    } else if (a === '--help' || a === '-h') return 'help';
-    else return `unknown option ${a}`;
-  }
-  return opts;
 }
 
 /** A tiny conv forward + both gradients: proves the backend (and our kernels) compute. */
@@ -109,12 +82,6 @@ export function formatDoctor(r: DoctorReport): string {
       lines.push(`wasm             SIMD ${i.wasmSimd ? 'on' : 'off'}, threads ${i.wasmThreads ?? '?'}${i.wasmThreadsNote ? ` (${i.wasmThreadsNote})` : ''}`);
       lines.push(`wasm kernels     ${i.customKernels.join(', ')} (added/replaced by dag)`);
     }
-    if (r.backend === 'webgpu' && i.webgpuAdapter) {
-      const a = i.webgpuAdapter;
-      lines.push(`adapter          vendor ${a.vendor || '?'}, device ${a.device || '?'}, architecture ${a.architecture || '?'}, driver ${a.description || '?'}${a.software ? ' (SOFTWARE: a CPU rasteriser)' : ''}`);
-      lines.push(`adapter features ${a.features.join(' ') || '(none)'}; Dawn flags ${a.flags.join(' ') || '(none)'}`);
-      lines.push(`webgpu kernels   ${i.customKernels.length ? `${i.customKernels.join(', ')} (added/replaced by dag)` : '(none of dag\'s)'}`);
-    }
     lines.push(`init             ${i.initMs.toFixed(0)} ms`);
   } else {
     lines.push(`backend          NONE: ${r.error ?? 'unknown error'}`);
@@ -124,49 +91,17 @@ export function formatDoctor(r: DoctorReport): string {
   if (gpu) {
     lines.push(`CUDA cards       ${gpu.cards.length === 0 ? 'none visible' : gpu.cards.join('; ')}${gpu.source === 'none' ? '' : ` (from ${gpu.source})`}`);
     lines.push(`CUDA_VISIBLE_DEVICES ${gpu.cudaVisibleDevices === null ? '(unset)' : JSON.stringify(gpu.cudaVisibleDevices)}`);
-    const w = i.webgpu;
-    if (w) {
-      const inv = w.inventory;
-      const list = inv.adapters.map((a, k) => `${k}: ${a.name} [${a.backend}${a.software ? ', software' : ''}]`).join('; ');
-      lines.push(`WebGPU adapters  ${inv.error ?? (list || 'none')}${inv.error === null && inv.adapters.length ? ` (${inv.source === 'cache' ? 'cached list' : 'probed now'})` : ''}`);
-      lines.push(`WebGPU choice    ${w.adapter ? `${w.adapter.name}: ${w.note}` : w.note}${w.card !== null ? ` (DAG_GPU=${JSON.stringify(w.card)})` : ''}`);
-    }
     lines.push('candidates (best first):');
     for (const p of i.probes) {
       const o = p.outcome;
       const what = o.status === 'picked' ? 'PICKED' : `${o.status}: ${o.reason}`;
       lines.push(`  ${p.backend.padEnd(15)} ${p.pkg.padEnd(30)} ${(p.version ?? '-').padEnd(8)} ${what}`);
     }
-    if (r.backend !== 'tensorflow-gpu' && r.backend !== 'tensorflow' && r.backend !== 'webgpu') {
+    if (r.backend !== 'tensorflow-gpu' && r.backend !== 'tensorflow') {
       lines.push('hint             native TensorFlow is much faster: see docs/ml-runtime.md ("GPU / native install")');
     }
   }
   const m = r.machine;
   lines.push(`machine          node ${m.node}, ${m.platform}, ${m.cpus} cores (${m.cpuModel}), ${m.memoryGiB} GiB memory (${m.freeMemoryGiB} free)`);
   return lines.join('\n');
-}
-
-/** Entry point of `dag doctor`; returns the exit code (0 ok, 1 no working backend, 2 usage). */
-export async function main(argv: string[]): Promise<number> {
-  let opts: DoctorOptions | string;
-  try {
-    opts = parseArgs(argv);
-  } catch (e) {
-    if (e instanceof BackendError) {
-      process.stderr.write(`dag doctor: ${e.message}\n`);
-      return 2;
-    }
-    throw e;
-  }
-  if (opts === 'help') {
-    process.stdout.write(`${USAGE}\n`);
-    return 0;
-  }
-  if (typeof opts === 'string') {
-    process.stderr.write(`dag doctor: ${opts}\n${USAGE}\n`);
-    return 2;
-  }
-  const report = await doctorReport({ ...(opts.prefer !== undefined ? { prefer: opts.prefer } : {}), ...(opts.threads !== undefined ? { threads: opts.threads } : {}) });
-  process.stdout.write(opts.json ? `${JSON.stringify(report, null, 2)}\n` : `${formatDoctor(report)}\n`);
-  return report.ok ? 0 : 1;
 }

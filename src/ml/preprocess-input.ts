@@ -8,9 +8,8 @@
  * every activation: the mode is explicit here and enters cache keys through the params.
  */
 import type { Tensor, Tensor4D } from '@tensorflow/tfjs';
-import { StageError } from '../executor/contract.ts';
-import type { Tf } from './backend.ts';
-import { constant } from './constants.ts';
+import { StageError } from '../core/contract.ts';
+import type { Tf } from './tf.ts';
 
 /**
  * Preprocessing modes: 'caffe' (Keras ResNet50, the study), 'tf' (x/127.5 - 1) and
@@ -75,15 +74,15 @@ export function preprocessInput(tf: Tf, images: Tensor | ImageBatch, mode: Prepr
     if (shape[3] === 1) x = tf.tile(x, [1, 1, 1, 3]);
     switch (mode) {
       case 'unit':
-        return tf.div(x, constant(tf, 255));
+        return tf.div(x, 255);
       case 'tf':
-        return tf.sub(tf.div(x, constant(tf, 127.5)), constant(tf, 1));
+        return tf.sub(tf.div(x, 127.5), 1);
       case 'torch':
-        return tf.div(tf.sub(tf.div(x, constant(tf, 255)), constant(tf, TORCH_RGB_MEAN)), constant(tf, TORCH_RGB_STD));
+        return tf.div(tf.sub(tf.div(x, 255), tf.tensor1d([...TORCH_RGB_MEAN], 'float32')), tf.tensor1d([...TORCH_RGB_STD], 'float32'));
       case 'caffe':
-        return tf.sub(tf.reverse(x, -1), constant(tf, CAFFE_BGR_MEAN));
+        return tf.sub(tf.reverse(x, -1), tf.tensor1d([...CAFFE_BGR_MEAN], 'float32'));
       case 'radimagenet':
-        return tf.div(tf.sub(tf.reverse(x, -1), constant(tf, CAFFE_BGR_MEAN)), constant(tf, 255));
+        return tf.div(tf.sub(tf.reverse(x, -1), tf.tensor1d([...CAFFE_BGR_MEAN], 'float32')), 255);
       default: {
         const never: never = mode;
         throw new PreprocessError(`unknown preprocessing mode '${String(never)}'`);

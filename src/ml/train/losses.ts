@@ -8,8 +8,7 @@
  * probabilities clipped to [1e-7, 1-1e-7], available for comparison.
  */
 import type * as TF from '@tensorflow/tfjs';
-import type { Tf } from '../backend.ts';
-import { constant } from '../constants.ts';
+import type { Tf } from '../tf.ts';
 
 /** Which head the model has. */
 export type HeadKind = 'sigmoid' | 'softmax';
@@ -36,9 +35,7 @@ export function crossEntropy(tf: Tf, head: HeadKind, logits: TF.Tensor2D, labels
           return tf.mean(l) as TF.Scalar;
         }
         const p = tf.clipByValue(tf.sigmoid(z), EPS, 1 - EPS);
-        const eps = constant(tf, EPS);
-        const one = constant(tf, 1);
-        const l = tf.neg(tf.add(tf.mul(y, tf.log(tf.add(p, eps))), tf.mul(tf.sub(one, y), tf.log(tf.add(tf.sub(one, p), eps)))));
+        const l = tf.neg(tf.add(tf.mul(y, tf.log(tf.add(p, EPS))), tf.mul(tf.sub(1, y), tf.log(tf.add(tf.sub(1, p), EPS)))));
         return tf.mean(l) as TF.Scalar;
       }
       case 'softmax': {
