@@ -8,7 +8,7 @@
  */
 import { SHARED_TRAINING_PARAMS, sharedTrainingOptions, tfRuntimeKey, type SharedTrainingValues } from '../src/study/training-params.ts';
 import { defineStage, StageError } from '../src/executor/contract.ts';
-import { digestOf, fileOf, inputsOfKind, loadPrepared, oneInputOfKind, splitByFold, writeModelInfo } from '../src/study/stage-io.ts';
+import { digestOf, fileOf, inputsOfKind, loadPrepared, modelInfoOf, oneInputOfKind, splitByFold, writeModelInfo } from '../src/study/stage-io.ts';
 
 /** Parameters of `finetune`. */
 export interface FinetuneParams extends SharedTrainingValues {
@@ -23,6 +23,7 @@ export interface FinetuneParams extends SharedTrainingValues {
   headEpochs: number;
   headLr: number;
   headPatience: number;
+  headMonitor: 'val_loss' | 'val_acc';
 }
 
 export default defineStage<FinetuneParams>({
@@ -40,7 +41,13 @@ export default defineStage<FinetuneParams>({
     patience: { type: 'number', doc: 'Early-stopping patience on val_loss (paper: 3)', default: 3, integer: true, min: 0 },
     headEpochs: { type: 'number', doc: 'Maximum epochs of the head-only phase when freeze is true', default: 200, integer: true, min: 0 },
     headLr: { type: 'number', doc: 'Adam learning rate of the head-only phase (code: 1e-3)', default: 1e-3, min: 0 },
-    headPatience: { type: 'number', doc: 'Early-stopping patience of the head-only phase on val_acc (code: 2)', default: 2, integer: true, min: 0 },
+    headPatience: { type: 'number', doc: 'Early-stopping patience of the head-only phase (code: 2)', default: 2, integer: true, min: 0 },
+    headMonitor: {
+      type: 'string',
+      doc: "Early-stopping monitor of the head-only phase: val_loss (the paper: the head is trained 'with the same hyperparameters') or val_acc (the study's code, EarlyStopping(monitor='val_acc'))",
+      default: 'val_loss',
+      enum: ['val_loss', 'val_acc'],
+    },
     ...SHARED_TRAINING_PARAMS,
   },
   resources: { gpu: 1 },
@@ -65,8 +72,9 @@ export default defineStage<FinetuneParams>({
     const { finetune } = await import('../src/ml/train/finetune.ts');
     const { writeRunOutputs } = await import('../src/ml/train/outputs.ts');
     const { tf } = await loadTf();
-    const shared = sharedTrainingOptions(p);
-    ctx.log(`${prepared.id}: ${train.shape[0]} training / ${heldOut.shape[0]} held-out images (fold ${p.fold}); init ${usePretrained ? `from ${source!.id}` : 'random'}`);
+    const shared = sharedTrainingOptions(p, usePretrained ? modelInfoOf(source!)?.preprocess : undefined);
+    ctx.log(`${prepared.id}: ${train.shape[0]} training / ${heldOut.shape[0]} held-out images (fold ${p.fold}); init ${usePretrained ? `from ${source!.id}` : 'random'}; input normalisation ${shared.params.preprocess}`);
+    if (p.freeze) ctx.log(`head phase (backbone frozen): Adam lr ${p.headLr}, early stopping on ${p.headMonitor} with patience ${p.headPatience}, at most ${p.headEpochs} epochs`);
     const result = await finetune(tf, {
       model: {
         variant: p.variant,
@@ -83,7 +91,7 @@ export default defineStage<FinetuneParams>({
         maxEpochs: p.epochs,
         patience: p.patience,
         freeze: p.freeze,
-        headPhase: { lr: p.headLr, patience: p.headPatience, maxEpochs: p.headEpochs },
+        headPhase: { lr: p.headLr, patience: p.headPatience, maxEpochs: p.headEpochs, monitor: p.headMonitor },
         ...shared.params,
         seed: ctx.seed,
       },
@@ -99,7 +107,7 @@ export default defineStage<FinetuneParams>({
       extraMetrics: { dataset: target, source: sourceName, freeze: p.freeze, fold: p.fold, init: usePretrained ? source!.id : 'random' },
     });
     const initFrom = usePretrained ? { initFrom: { instance: source!.id, weightsSha256: digestOf(source!, 'weights.h5') } } : {};
-    writeModelInfo(ctx.outDir, { variant: p.variant, inputSize: [h, w], classes, ...initFrom }, {
+    writeModelInfo(ctx.outDir, { variant: p.variant, inputSize: [h, w], classes, ...initFrom, preprocess: shared.params.preprocess }, {
       role: 'finetuned',
       init: usePretrained ? 'pretrained' : 'random',
       source: sourceName,

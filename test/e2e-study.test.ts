@@ -53,17 +53,17 @@ stages:
     uses: extract
     needs: [preprocess, finetune]
     matrix: { dataset: $datasets, source: [natural, medical], freeze: [false], fold: $folds }
-    params: { fold: "\${fold}", maxPoints: 2000 }
+    params: { fold: "\${fold}", points: 200, channels: 8 }
   extract-source:
     uses: extract
     needs: [preprocess, pretrain]
     matrix: { dataset: $datasets, source: $sources, fold: $folds }
-    params: { fold: "\${fold}", maxPoints: 2000 }
+    params: { fold: "\${fold}", points: 200, channels: 8 }
   extract-random:
     uses: extract
     needs: [preprocess]
     matrix: { dataset: $datasets, init: $random_inits, fold: $folds }
-    params: { fold: "\${fold}", randomSeed: "\${init}", variant: resnet-micro, maxPoints: 2000 }
+    params: { fold: "\${fold}", randomSeed: "\${init}", variant: resnet-micro, points: 200, channels: 8 }
   cca:
     uses: cca
     needs: [extract-finetuned, extract-source, extract-random]
