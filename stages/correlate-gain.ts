@@ -4,7 +4,8 @@
  * same target and fold into the relative gain (AUC_FT - AUC_random) / AUC_random, pairs it
  * with the CCA between the pretrained source and its fine-tuned model per layer (gain.csv,
  * the simVSauc layout plus the AUCs), and fits gain on CCA by OLS with a seeded bootstrap
- * 95 % band per source and layer (fits.csv, bands.csv), and a bootstrap interval of
+ * 95 % band per source and layer (fits.csv, bands.csv), the evaluation sizes of targets
+ * evaluated at another size than trained (eval-sizes.json), and a bootstrap interval of
  * Pearson's r (fits.csv r_lo, r_hi): the claim's effect size, not only the slope's sign.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -40,10 +41,12 @@ export default defineStage<CorrelateGainParams>({
     const roles = resolveRoles(p);
     const { olsFit, bootstrapBand, bootstrapCorrelation, deriveSeed } = await import('../src/stats/index.ts');
     const auc: AucRecord[] = [];
+    const evalSizes: Record<string, { trainSize: [number, number] | null; evalSize: [number, number] }> = {};
     for (const input of inputsOfKind(ctx.inputs, 'finetune')) {
       const info = modelInfoOf(input);
       if (!info) throw new StageError('STUDY_BAD_OUTPUT', `${input.id} has no model.json; re-run it with this version of dag`);
-      const m = readJsonOf<{ auc: number | null }>(input, 'metrics.json');
+      const m = readJsonOf<{ auc: number | null; evalSize?: [number, number]; trainSize?: [number, number] }>(input, 'metrics.json');
+      if (m.evalSize && info.study.target) evalSizes[info.study.target] = { trainSize: m.trainSize ?? null, evalSize: m.evalSize };
       const s = info.study;
       if (m.auc === null || !Number.isFinite(m.auc)) {
         ctx.warn(`${input.id}: AUC is undefined (one class only in the held-out fold?); left out of AUC.csv`);
@@ -89,5 +92,7 @@ export default defineStage<CorrelateGainParams>({
     writeFileSync(join(ctx.outDir, 'gain.csv'), formatGainCsv(gain));
     writeFileSync(join(ctx.outDir, 'fits.csv'), formatFitCsv(fits));
     writeFileSync(join(ctx.outDir, 'bands.csv'), formatBandCsv(bands));
+    // Targets whose held-out fold was evaluated at another size than trained (finetune evalSize), for the report.
+    writeFileSync(join(ctx.outDir, 'eval-sizes.json'), JSON.stringify(evalSizes, null, 2) + '\n');
   },
 });

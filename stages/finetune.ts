@@ -24,6 +24,7 @@ export interface FinetuneParams extends SharedTrainingValues {
   headLr: number;
   headPatience: number;
   headMonitor: 'val_loss' | 'val_acc';
+  evalSize?: number;
 }
 
 export default defineStage<FinetuneParams>({
@@ -47,6 +48,12 @@ export default defineStage<FinetuneParams>({
       doc: "Early-stopping monitor of the head-only phase: val_loss (the paper: the head is trained 'with the same hyperparameters') or val_acc (the study's code, EarlyStopping(monitor='val_acc'))",
       default: 'val_loss',
       enum: ['val_loss', 'val_acc'],
+    },
+    evalSize: {
+      type: 'number',
+      doc: 'Evaluate the held-out fold at this size (N x N) instead of the training size: the best checkpoint copied into a network built for it, the stored held-out images resized with NEAREST. The scripts that wrote the published AUC.csv and similarity.csv evaluated thyroid and mammograms at 112 (trained at 224)',
+      integer: true,
+      min: 8,
     },
     ...SHARED_TRAINING_PARAMS,
   },
@@ -100,11 +107,22 @@ export default defineStage<FinetuneParams>({
       signal: ctx.signal,
       log: (m) => ctx.log(m),
     });
+    const evalSize: [number, number] = p.evalSize === undefined ? [h, w] : [p.evalSize, p.evalSize];
+    if (evalSize[0] !== h || evalSize[1] !== w) {
+      const { evaluateAtSize } = await import('../src/study/eval-size.ts');
+      const { evaluationMetrics } = await import('../src/ml/train/metrics.ts');
+      const ev = evaluateAtSize(tf, result.model, heldOut, { variant: p.variant, classes, size: evalSize, preprocess: shared.params.preprocess, batch: p.batch });
+      const m = result.metrics;
+      result.predictions = { probs: ev.probs, shape: ev.shape, labels: result.predictions.labels };
+      // valLoss stays the training-size one (early stopping and checkpoint choice used it).
+      result.metrics = evaluationMetrics({ head: m.head, classes: m.classes, probs: ev.probs, labels: result.predictions.labels, valLoss: m.valLoss, accuracy: ev.accuracy, bestEpoch: m.bestEpoch, epochs: m.epochs, history: result.history, seed: m.seed, nTrain: m.nTrain });
+      ctx.log(`held-out fold evaluated at ${evalSize[0]}x${evalSize[1]} (trained at ${h}x${w}): AUC ${result.metrics.auc ?? 'n/a'} (at the training size: ${m.auc ?? 'n/a'})`);
+    }
     const target = ctx.axes.dataset === undefined ? prepared.manifest.dataset : String(ctx.axes.dataset);
     const sourceName = ctx.axes.source === undefined ? (usePretrained ? null : 'random') : String(ctx.axes.source);
     await writeRunOutputs(ctx.outDir, result, {
       classNames: prepared.manifest.classes,
-      extraMetrics: { dataset: target, source: sourceName, freeze: p.freeze, fold: p.fold, init: usePretrained ? source!.id : 'random' },
+      extraMetrics: { dataset: target, source: sourceName, freeze: p.freeze, fold: p.fold, init: usePretrained ? source!.id : 'random', ...(p.evalSize === undefined ? {} : { trainSize: [h, w], evalSize }) },
     });
     const initFrom = usePretrained ? { initFrom: { instance: source!.id, weightsSha256: digestOf(source!, 'weights.h5') } } : {};
     writeModelInfo(ctx.outDir, { variant: p.variant, inputSize: [h, w], classes, ...initFrom, preprocess: shared.params.preprocess }, {

@@ -14,6 +14,16 @@ import { fileOf, inputHW, inputsOfKind, modelInfoOf, oneInputOfKind, readJsonOf 
 import type { ConvKernel } from '../src/study/filter-grid.ts';
 import type { DataDescription } from '../src/study/report.ts';
 
+/** Mark the targets that correlate-gain reports as evaluated at another size (finetune evalSize). */
+function withEvalSizes(data: DataDescription[], gainIn: UpstreamInput): DataDescription[] {
+  if (!gainIn.files['eval-sizes.json']) return data;
+  const sizes = readJsonOf<Record<string, { evalSize: [number, number] }>>(gainIn, 'eval-sizes.json');
+  return data.map((d) => {
+    const e = d.role === 'target' ? sizes[d.name]?.evalSize : undefined;
+    return e && (e[0] !== d.size[0] || e[1] !== d.size[1]) ? { ...d, evalSize: e } : d;
+  });
+}
+
 /** What each upstream preprocess manifest says about its data set (a target, or a source when its instance has a `source` axis). */
 function describeData(inputs: readonly UpstreamInput[]): DataDescription[] {
   return inputs.map((i) => {
@@ -102,7 +112,7 @@ export default defineStage<ReportParams>({
         fits: parseFitCsv(read(gainIn, 'fits.csv'), `${gainIn.id}/fits.csv`),
         bands: parseBandCsv(read(gainIn, 'bands.csv'), `${gainIn.id}/bands.csv`),
         filters,
-        data: describeData(inputsOfKind(ctx.inputs, 'preprocess')),
+        data: withEvalSizes(describeData(inputsOfKind(ctx.inputs, 'preprocess')), gainIn),
       },
       { title: p.title, ...(reference ? { reference } : {}), notes: [`seed: ${ctx.seed}`, `sources: ${p.natural} (${roles.a}), ${p.medical} (${roles.b})`] },
     );

@@ -195,3 +195,17 @@ test('Figure 6 gives each source row its own y range and clips the bands to the 
   assert.ok((band.lo as number) >= 0.1 - 0.031 && (band.hi as number) <= 0.3 + 0.031, `band clipped to the points' range: ${band.lo} .. ${band.hi}`);
   assert.equal(spec.resolve.scale.y, 'independent');
 });
+
+test('real data: names and sizes in the title block; the 112-px and knee caveats follow what this run did', async () => {
+  const d = (name: string, adapter: string, size: number, extra: object = {}) => ({ name, role: 'target' as const, adapter, count: 480, classes: ['benign', 'malignant'], size: [size, size] as [number, number], foldSource: 'splits', ...extra });
+  const at224 = String((await buildReport({ ...fakeResults(), data: [d('thyroid', 'thyroid', 224), d('knee', 'knee', 112, { kneeLabels: 'mrnet' })] })).files.find((f) => f.path === 'report.md')!.content);
+  assert.match(at224, /Data: thyroid, knee/);
+  assert.match(at224, /thyroid: 480 images, 2 classes, 224 px, adapter thyroid, folds from the paper's split files/);
+  assert.doesNotMatch(at224, /SYNTHETIC/);
+  assert.match(at224, /this run evaluated thyroid at 224 px \(finetune evalSize: 112 reproduces the published setting\)/);
+  assert.match(at224, /Knee: this run uses MRNet's correct validation meniscus labels/);
+  const at112 = String((await buildReport({ ...fakeResults(), data: [d('thyroid', 'thyroid', 224, { evalSize: [112, 112] }), d('knee', 'knee', 112, { kneeLabels: 'study-code' })] })).files.find((f) => f.path === 'report.md')!.content);
+  assert.match(at112, /thyroid: .*evaluated at 112 px/);
+  assert.doesNotMatch(at112, /computed at 112 px/, 'no 112-px caveat when this run evaluated at 112 too');
+  assert.doesNotMatch(at112, /Knee: this run uses/);
+});
