@@ -7,7 +7,7 @@
  * labels.npy, predictions.csv, metrics.json, plus model.json naming the run for the tables.
  */
 import { SHARED_TRAINING_PARAMS, sharedTrainingOptions, tfRuntimeKey, type SharedTrainingValues } from '../src/study/training-params.ts';
-import { defineStage, StageError } from '../src/executor/contract.ts';
+import { defineStage, StageError, type StageContext, type UpstreamInput } from '../src/core/contract.ts';
 import { digestOf, fileOf, inputsOfKind, loadPrepared, modelInfoOf, oneInputOfKind, splitByFold, writeModelInfo } from '../src/study/stage-io.ts';
 
 /** Parameters of `finetune`. */
@@ -25,6 +25,23 @@ export interface FinetuneParams extends SharedTrainingValues {
   headPatience: number;
   headMonitor: 'val_loss' | 'val_acc';
   evalSize?: number;
+}
+
+/**
+ * The pretrain upstream a run starts from (at most one), and whether its weights are used:
+ * `init: auto` uses them when there is one, `random` never, `pretrained` insists on one.
+ */
+function initialWeights(ctx: StageContext<FinetuneParams>): { source: UpstreamInput | undefined; usePretrained: boolean } {
+  const p = ctx.params;
+  const sources = inputsOfKind(ctx.inputs, 'pretrain');
+  if (sources.length > 1) {
+    throw new StageError('FINETUNE_SOURCES', `${ctx.id} matched ${sources.length} pretrain instances (${sources.map((s) => s.id).join(', ')}); a fine-tuning run starts from one source`);
+  }
+  const source = sources[0];
+  if (p.init === 'pretrained' && !source) {
+    throw new StageError('FINETUNE_NO_SOURCE', `${ctx.id}: init is pretrained but no pretrain instance matched; check needs: and the source axis values`);
+  }
+  return { source, usePretrained: source !== undefined && p.init !== 'random' };
 }
 
 export default defineStage<FinetuneParams>({
@@ -63,15 +80,7 @@ export default defineStage<FinetuneParams>({
   async run(ctx) {
     const p = ctx.params;
     const prepared = loadPrepared(oneInputOfKind(ctx.inputs, 'preprocess', ctx.id));
-    const sources = inputsOfKind(ctx.inputs, 'pretrain');
-    if (sources.length > 1) {
-      throw new StageError('FINETUNE_SOURCES', `${ctx.id} matched ${sources.length} pretrain instances (${sources.map((s) => s.id).join(', ')}); a fine-tuning run starts from one source`);
-    }
-    const source = sources[0];
-    if (p.init === 'pretrained' && !source) {
-      throw new StageError('FINETUNE_NO_SOURCE', `${ctx.id}: init is pretrained but no pretrain instance matched; check needs: and the source axis values`);
-    }
-    const usePretrained = source !== undefined && p.init !== 'random';
+    const { source, usePretrained } = initialWeights(ctx);
     const { train, heldOut } = splitByFold(prepared, p.fold);
     const classes = prepared.manifest.classes.length;
     const [, h, w] = prepared.shape;

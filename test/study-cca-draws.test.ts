@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
-import type { StageContext, UpstreamInput } from '../src/executor/contract.ts';
+import type { StageContext, UpstreamInput } from '../src/core/contract.ts';
 import { readNpy, writeNpy } from '../src/data/npy.ts';
 import { createRng, layerCca, layerCcaOfDraws, planLayerDraws } from '../src/stats/index.ts';
 import extractStage from '../stages/extract.ts';

@@ -14,8 +14,8 @@
  * enters cache keys through the params.
  */
 import type { Tensor, Tensor4D } from '@tensorflow/tfjs';
-import { StageError } from '../executor/contract.ts';
-import type { Tf } from './backend.ts';
+import { StageError } from '../core/contract.ts';
+import type { Tf } from './tf.ts';
 
 /**
  * Preprocessing modes: 'caffe' (Keras ResNet50, the study's code for every source), 'tf'
