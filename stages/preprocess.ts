@@ -3,6 +3,7 @@
  * (images.npy uint8 [N,H,W,3], labels.npy, folds.npy 1..K, groups.npy, index.csv,
  * manifest.json, thumbnails.png). A thin adapter over src/data; sharp loads lazily in run().
  */
+import { join } from 'node:path';
 import { defineStage, type StageContext } from '../src/core/contract.ts';
 
 const ADAPTERS = ['chest', 'breast', 'thyroid', 'mammograms', 'knee', 'pcam', 'isic', 'folder', 'csv', 'synthetic'] as const;
@@ -59,6 +60,14 @@ export default defineStage({
       default: {},
     },
     batch: { type: 'number', doc: 'Ignored here; data-set collections carry the training batch size for later stages.', integer: true, min: 1 },
+  },
+  // The split files a `splits` folder must hold (val_fold1..K.csv; test_fold{k}.csv are optional),
+  // so `dag status` names each missing one before anything runs.
+  requiredFiles(params) {
+    const dir = params.splits;
+    if (typeof dir !== 'string' || dir === '') return [];
+    const k = typeof params.folds === 'number' ? params.folds : 5;
+    return Array.from({ length: k }, (_, i) => ({ param: 'splits', path: join(dir, `val_fold${i + 1}.csv`), why: `the held-out rows of fold ${i + 1} of ${k}, a split file of param 'splits'` }));
   },
   async run(ctx: StageContext) {
     const { runPreprocess, mergeOptions } = await import('../src/data/preprocess.ts');

@@ -82,6 +82,12 @@ export function formatDoctor(r: DoctorReport): string {
       lines.push(`wasm             SIMD ${i.wasmSimd ? 'on' : 'off'}, threads ${i.wasmThreads ?? '?'}${i.wasmThreadsNote ? ` (${i.wasmThreadsNote})` : ''}`);
       lines.push(`wasm kernels     ${i.customKernels.join(', ')} (added/replaced by dag)`);
     }
+    if (r.backend === 'webgpu' && i.webgpuAdapter) {
+      const a = i.webgpuAdapter;
+      lines.push(`adapter          vendor ${a.vendor || '?'}, device ${a.device || '?'}, architecture ${a.architecture || '?'}, driver ${a.description || '?'}${a.software ? ' (SOFTWARE: a CPU rasteriser)' : ''}`);
+      lines.push(`adapter features ${a.features.join(' ') || '(none)'}; Dawn flags ${a.flags.join(' ') || '(none)'}`);
+      lines.push(`webgpu kernels   ${i.customKernels.length ? `${i.customKernels.join(', ')} (added/replaced by dag)` : "(none of dag's)"}`);
+    }
     lines.push(`init             ${i.initMs.toFixed(0)} ms`);
   } else {
     lines.push(`backend          NONE: ${r.error ?? 'unknown error'}`);
@@ -91,13 +97,20 @@ export function formatDoctor(r: DoctorReport): string {
   if (gpu) {
     lines.push(`CUDA cards       ${gpu.cards.length === 0 ? 'none visible' : gpu.cards.join('; ')}${gpu.source === 'none' ? '' : ` (from ${gpu.source})`}`);
     lines.push(`CUDA_VISIBLE_DEVICES ${gpu.cudaVisibleDevices === null ? '(unset)' : JSON.stringify(gpu.cudaVisibleDevices)}`);
+    const w = i.webgpu;
+    if (w) {
+      const inv = w.inventory;
+      const list = inv.adapters.map((a, k) => `${k}: ${a.name} [${a.backend}${a.software ? ', software' : ''}]`).join('; ');
+      lines.push(`WebGPU adapters  ${inv.error ?? (list || 'none')}${inv.error === null && inv.adapters.length ? ` (${inv.source === 'cache' ? 'cached list' : 'probed now'})` : ''}`);
+      lines.push(`WebGPU choice    ${w.adapter ? `${w.adapter.name}: ${w.note}` : w.note}${w.card !== null ? ` (DAG_GPU=${JSON.stringify(w.card)})` : ''}`);
+    }
     lines.push('candidates (best first):');
     for (const p of i.probes) {
       const o = p.outcome;
       const what = o.status === 'picked' ? 'PICKED' : `${o.status}: ${o.reason}`;
       lines.push(`  ${p.backend.padEnd(15)} ${p.pkg.padEnd(30)} ${(p.version ?? '-').padEnd(8)} ${what}`);
     }
-    if (r.backend !== 'tensorflow-gpu' && r.backend !== 'tensorflow') {
+    if (r.backend !== 'tensorflow-gpu' && r.backend !== 'tensorflow' && r.backend !== 'webgpu') {
       lines.push('hint             native TensorFlow is much faster: see docs/ml-runtime.md ("GPU / native install")');
     }
   }

@@ -19,8 +19,7 @@
  *   m = b1*m + (1-b1)*g;  v = b2*v + (1-b2)*(g*g);  x = x - (m*lrT) / (sqrt(v) + eps)
  * (equal within float32 rounding: the shader compiler may contract a*b+c into an fma).
  */
-import type { Tf } from '../backend.ts';
-import type { WebGpuKernelFamily } from './register.ts';
+import type { Tf } from '../tf.ts';
 
 /** Name of the fused update kernel (webgpu only). */
 export const ADAM_MULTI_KERNEL = 'DagKerasAdamMulti';
@@ -174,7 +173,7 @@ export function adamMultiKernel({ inputs, backend, attrs }: KernelArgs): TensorI
 }
 
 /** The family entry for ./register.ts. */
-export const ADAM_FAMILY: WebGpuKernelFamily = {
+export const ADAM_FAMILY = {
   name: 'adam',
   register(tf: Tf, off: ReadonlySet<string>): readonly string[] {
     if (off.has(ADAM_MULTI_KERNEL)) return [];

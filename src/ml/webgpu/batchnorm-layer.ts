@@ -11,7 +11,7 @@
  * other backend, the original `call` runs unchanged. Like the wasm path's gradient
  * replacements, this is process-global and idempotent.
  */
-import type { Tf } from '../backend.ts';
+import type { Tf } from '../tf.ts';
 import { BN_TRAIN_GRAD_KERNEL, BN_TRAIN_KERNEL, registerBatchNormKernels } from './batchnorm.ts';
 
 type Tensor = import('@tensorflow/tfjs').Tensor;

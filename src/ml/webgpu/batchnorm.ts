@@ -27,7 +27,7 @@
  * ./batchnorm-layer.ts routes tfjs-layers' BatchNormalization to this kernel in
  * training mode on webgpu; every other backend and mode keeps tfjs' own path.
  */
-import type { Tf } from '../backend.ts';
+import type { Tf } from '../tf.ts';
 import { bindingsWgsl, dispatch, getPipeline, makeOutput, type TensorInfo, type WebGpuBackendLike } from './program.ts';
 
 /** Forward kernel: inputs x, scale, offset, movingMean, movingVariance; outputs y, stats [2C], new moving mean, new moving variance. */

@@ -19,7 +19,7 @@
  * else (dilations, NCHW, other activations, PReLU weights, non-float32) goes to the
  * backend's own kernel, captured before ours replace it.
  */
-import type { Tf } from '../backend.ts';
+import type { Tf } from '../tf.ts';
 import { BK, gemmShader, pickTile, slots, splitReduceShader, type Tile } from './gemm.ts';
 import { dispatch, getPipeline, makeOutput, spreadGroups, type TensorInfo, type WebGpuBackendLike } from './program.ts';
 

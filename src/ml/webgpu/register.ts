@@ -5,8 +5,11 @@
  * tfjs' own kernels for those names (A/B benchmarks, bug hunting), as
  * `DAG_WASM_KERNELS_OFF` does for the wasm kernels.
  */
-import type { Tf } from '../backend.ts';
+import type { Tf } from '../tf.ts';
 import { ADAM_FAMILY } from './adam.ts';
+import { BATCHNORM_FAMILY } from './batchnorm-layer.ts';
+import { CONV_FAMILY } from './conv.ts';
+import { RELU_GRAD_FAMILY } from './relu-grad.ts';
 
 /**
  * A family of kernels: `register(tf, off)` registers the family's kernels except those
@@ -25,6 +28,9 @@ export interface WebGpuKernelFamily {
 // ======================================================================================
 const FAMILIES: readonly WebGpuKernelFamily[] = [
   ADAM_FAMILY, // ./adam.ts: DagKerasAdamMulti
+  CONV_FAMILY, // ./conv.ts: GEMM-based Conv2D and its backprop kernels
+  BATCHNORM_FAMILY, // ./batchnorm-layer.ts: DagBatchNormTrain (+ grad), training-mode BatchNorm layers routed to it
+  RELU_GRAD_FAMILY, // ./relu-grad.ts: DagReluGrad
 ];
 // ======================================================================================
 

@@ -7,7 +7,7 @@
  * registry entry and delegates to tfjs' own gradient off webgpu or off float32.
  * Bit-identical to tfjs' result for every non-NaN x (a NaN x gives 0 here, NaN there).
  */
-import type { Tf } from '../backend.ts';
+import type { Tf } from '../tf.ts';
 import { originalGradient, type GradConfig, type GradFunc, type Tensor } from '../wasm-kernels/grad-registry.ts';
 import { bindingsWgsl, dispatch, getPipeline, makeOutput, spreadGroups, type TensorInfo, type WebGpuBackendLike } from './program.ts';
 
