@@ -87,7 +87,7 @@ interface Loaded {
 }
 
 /** Load and validate the pipeline; config errors are printed here and exit 2. */
-async function loadPlan(values: { file?: string; cache?: string }, opts: { createCache: boolean; quietWarnings?: boolean }): Promise<Loaded> {
+async function loadPlan(values: { file?: string; cache?: string }, opts: { createCache: boolean; quietWarnings?: boolean; keys?: boolean }): Promise<Loaded> {
   const file = resolve(values.file ?? 'pipeline.yaml');
   const [{ loadPipeline }, { formatConfigErrors }] = await Promise.all([import('./pipeline/load.ts'), import('./pipeline/errors.ts')]);
   const res = await loadPipeline(file, process.env.DAG_STAGES_DIR ? { stagesDir: resolve(process.env.DAG_STAGES_DIR) } : {});
@@ -98,6 +98,12 @@ async function loadPlan(values: { file?: string; cache?: string }, opts: { creat
   if (res.warnings.length && !opts.quietWarnings) err(yellow(formatConfigErrors(res.warnings)));
   const plan = res.plan;
   if (values.cache) plan.cacheDir = resolve(values.cache);
+  if (opts.keys !== false) {
+    // Kinds whose runtime cannot be described (DAG_BACKEND=garbage) would crash key evaluation.
+    const { runtimeProblems } = await import('./executor/preflight.ts');
+    const problems = runtimeProblems(plan);
+    if (problems.length) throw new CliError(problems.join('\n'));
+  }
   const [{ LocalCache }, { KeyBuilder }] = await Promise.all([import('./cache/store.ts'), import('./executor/analyze.ts')]);
   let cache: LocalCache;
   try {
@@ -181,6 +187,9 @@ async function cmdRun(argv: string[]): Promise<number> {
     selected = new Set(plan.instances.keys());
   }
   const forced = values.force?.length ? await matchTargets(plan, values.force, '--force') : new Set<string>();
+  const { preflight } = await import('./executor/preflight.ts');
+  const problems = preflight({ plan, selected, ...(values.gpus !== undefined ? { gpuFlag: { value: values.gpus, ids: parseGpuFlag(values.gpus) } } : {}) });
+  if (problems.length) throw new CliError(`nothing was run: ${problems.length} problem${problems.length === 1 ? '' : 's'} found before starting:\n${problems.map((p) => `  ${p}`).join('\n')}`);
   const { checkOnlyInputs, runPlan } = await import('./executor/scheduler.ts');
 
   if (values.only) {
@@ -431,7 +440,6 @@ async function outputOf(argv: string[]): Promise<{ path: string }> {
   if (!current) err(yellow(`note: ${id} is not up to date; this is the output of its latest run (${record.endedAt})`));
   const file = l.cache.objectPath(o.digest);
   if (!l.cache.stat.objectMatches(file, o.digest)) throw new CliError(`${file} is corrupted or missing (digest mismatch); dag run '${id}' rebuilds it`, 1);
-  l.cache.stat.save();
   return { path: file };
 }
 
@@ -454,7 +462,7 @@ async function cmdCat(argv: string[]): Promise<number> {
 
 async function cmdLog(argv: string[]): Promise<number> {
   const { values, positionals } = parse(argv, {});
-  const l = await loadPlan(values, { createCache: false, quietWarnings: true });
+  const l = await loadPlan(values, { createCache: false, quietWarnings: true, keys: false });
   const id = await oneInstance(l.plan, positionals[0]);
   const idx = l.cache.readIndex(id);
   const record = idx ? l.cache.readRecord(idx.key) : undefined;
@@ -475,21 +483,21 @@ async function cmdLog(argv: string[]): Promise<number> {
 
 async function cmdVerify(argv: string[]): Promise<number> {
   const { values } = parse(argv, {});
-  const l = await loadPlan(values, { createCache: false, quietWarnings: true });
+  const l = await loadPlan(values, { createCache: false, quietWarnings: true, keys: false });
   const { formatBytes } = await import('./report/format.ts');
   if (!l.cache.layout.exists()) {
     out(`no cache at ${l.cache.dir} yet: nothing to verify`);
     return 0;
   }
   const res = l.cache.verify();
-  if (res.problems.length === 0) {
-    out(green(`ok: ${res.checked} objects (${formatBytes(res.bytes)}) match their digests`));
+  const { verifyReport } = await import('./cache/verify-report.ts');
+  const report = verifyReport(res, (id) => l.plan.instances.has(id));
+  for (const line of report.lines) out(line.bad ? red(line.text) : line.text);
+  if (report.failing === 0) {
+    out(green(`ok: ${res.checked} objects (${formatBytes(res.bytes)}) match their digests${report.lines.length ? ' (notes above need no action)' : ''}`));
     return 0;
   }
-  for (const p of res.problems) {
-    out(red(`${p.problem === 'digest' ? 'CORRUPTED' : 'MISSING  '} ${p.object}`) + (p.usedBy.length ? dim(`  used by ${p.usedBy.join(', ')}`) : dim('  (unreferenced)')));
-  }
-  out(`${res.problems.length} problem${res.problems.length === 1 ? '' : 's'} in ${res.checked} objects; the next dag run re-runs the producers`);
+  out(`${report.failing} problem${report.failing === 1 ? '' : 's'} in ${res.checked} objects and their records`);
   return 1;
 }
 
@@ -534,7 +542,7 @@ async function cmdGraph(argv: string[]): Promise<number> {
   const { values } = parse(argv, { instances: { type: 'boolean' }, format: { type: 'string' } });
   const format = values.format ?? 'mermaid';
   if (format !== 'mermaid' && format !== 'dot') throw new CliError(`--format ${format}: expected mermaid or dot`);
-  const l = await loadPlan(values, { createCache: false, quietWarnings: true });
+  const l = await loadPlan(values, { createCache: false, quietWarnings: true, keys: false });
   let mod: { toMermaid?: (p: Plan, level: 'stage' | 'instance') => string; toDot?: (p: Plan, level: 'stage' | 'instance') => string };
   try {
     mod = await import('./graph/render.ts');
@@ -553,7 +561,7 @@ async function cmdKinds(argv: string[]): Promise<number> {
   const file = resolve(values.file ?? 'pipeline.yaml');
   let kinds: Map<string, { kind: { kind: string; doc: string; params: Record<string, { type: string; doc: string; default?: unknown; required?: boolean }> }; file: string }>;
   if (existsSync(file)) {
-    kinds = (await loadPlan(values, { createCache: false, quietWarnings: true })).plan.kinds;
+    kinds = (await loadPlan(values, { createCache: false, quietWarnings: true, keys: false })).plan.kinds;
   } else {
     const { loadStageKinds } = await import('./pipeline/kinds.ts');
     const res = await loadStageKinds(process.env.DAG_STAGES_DIR ? { stagesDir: resolve(process.env.DAG_STAGES_DIR) } : {});
@@ -655,6 +663,13 @@ export async function main(argv: string[]): Promise<number> {
     if (e instanceof Error && (e.name === 'GpuFlagError' || e.name === 'CacheVersionError') && typeof code === 'string') {
       err(red(`${code}: ${e.message}`));
       return 2;
+    }
+    // A full disk or a permission problem anywhere else: one located line, no stack trace.
+    const { isFsFailure, describeFsFailure } = await import('./cache/fs-errors.ts');
+    if (isFsFailure(e)) {
+      const f = describeFsFailure(e, `dag ${cmd ?? ''}`.trim());
+      err(red(`${f.code}: ${f.message}`));
+      return 1;
     }
     throw e;
   }

@@ -11,7 +11,7 @@
  * `meta.json` records it and the CCA stage checks it.
  */
 import { join } from 'node:path';
-import { tfRuntimeKey } from '../src/study/training-params.ts';
+import { tfRuntimeKey, tfGpuSupport } from '../src/study/training-params.ts';
 import { defineStage, StageError } from '../src/executor/contract.ts';
 import { LAYERS } from '../src/study/names.ts';
 import { fileOf, inputHW, inputsOfKind, loadPrepared, modelInfoOf, oneInputOfKind, subsetWhere, type StudyIdentity } from '../src/study/stage-io.ts';
@@ -49,6 +49,7 @@ export default defineStage<ExtractParams>({
   resources: { gpu: 1 },
   codeDeps: ['src/ml', 'src/stats/rng.ts', 'src/study/stage-io.ts', 'src/study/names.ts', 'src/study/training-params.ts', 'src/data/npy.ts', 'src/wasm'],
   runtimeKey: tfRuntimeKey,
+  gpuSupport: tfGpuSupport,
   async run(ctx) {
     const p = ctx.params;
     const data = oneInputOfKind(ctx.inputs, 'preprocess', ctx.id);

@@ -4,6 +4,7 @@
  * manifest.json, thumbnails.png). A thin adapter over src/data; sharp loads lazily in run().
  */
 import { defineStage, type StageContext } from '../src/executor/contract.ts';
+import { preprocessPlanProblems } from '../src/data/plan-check.ts';
 
 const ADAPTERS = ['chest', 'breast', 'thyroid', 'mammograms', 'knee', 'pcam', 'isic', 'folder', 'csv', 'synthetic'] as const;
 
@@ -60,6 +61,7 @@ export default defineStage({
     },
     batch: { type: 'number', doc: 'Ignored here; data-set collections carry the training batch size for later stages.', integer: true, min: 1 },
   },
+  check: (inst) => preprocessPlanProblems(inst.params),
   async run(ctx: StageContext) {
     const { runPreprocess, mergeOptions } = await import('../src/data/preprocess.ts');
     const dataset = typeof ctx.axes.dataset === 'string' ? ctx.axes.dataset : String(ctx.params.adapter);

@@ -15,6 +15,8 @@ import { ADAPTER_NAMES, getAdapter } from './adapters/index.ts';
 import { probeImageFile } from './decode.ts';
 import { displayPath, mergeOptions, readDataset, type PreprocessParams } from './preprocess.ts';
 import { countItems, examples } from './types.ts';
+import { symlinkProblems } from './fsutil.ts';
+import { describeLinkProblem } from '../core/symlinks.ts';
 
 /** Where the command writes (injectable for tests). */
 export interface CheckIo {
@@ -117,13 +119,17 @@ async function check(params: PreprocessParams, io: CheckIo): Promise<number> {
     return 2;
   }
   io.out(`adapter ${params.adapter}${params.root ? `, root ${params.root}` : ''}`);
+  // Named before reading: the adapters skip or fail on them one by one.
+  const links = typeof params.root === 'string' ? symlinkProblems(params.root) : [];
+  for (const l of links) problems.push(`unusable symlink ${describeLinkProblem(l)}`);
   let data;
   try {
     data = await readDataset(params);
   } catch (e) {
     const code = (e as { code?: unknown }).code;
+    for (const p of problems) io.out(`problem: ${p}`);
     io.out(`problem: ${code ? `[${String(code)}] ` : ''}${(e as Error).message}`);
-    io.out('1 problem');
+    io.out(`${problems.length + 1} problem${problems.length ? 's' : ''}`);
     return 1;
   }
   const { perClass, groups, perGroupMax } = countItems(data);

@@ -13,6 +13,7 @@ import type { CacheKey } from '../cache/digest.ts';
 import type { OutputManifest } from '../cache/key.ts';
 import { acquireLock, unlock } from '../cache/lock.ts';
 import type { LocalCache, RunRecord } from '../cache/store.ts';
+import { describeFsFailure, isFsFailure } from '../cache/fs-errors.ts';
 import { KeyBuilder, type Evaluation, type StaticEvaluation } from './analyze.ts';
 import { formatReason, type EngineEvent, type EventSink, type RunCounts } from './events.ts';
 import { GpuPool, SlotPool, type Release } from './pools.ts';
@@ -96,6 +97,13 @@ function externalFilesField(files: RunRecord['externalFiles']): Pick<RunRecord, 
   return files ? { externalFiles: files } : {};
 }
 
+/** Remove a folder, ignoring failures (a full disk must not hide the error being reported). */
+function rmQuietly(dir: string): void {
+  try {
+    rmSync(dir, { recursive: true, force: true });
+  } catch { /* left for the tmp sweep */ }
+}
+
 /** Run the selected instances. Resolves when everything finished, failed or was skipped. */
 export async function runPlan(opts: RunOptions): Promise<RunResult> {
   const { plan, cache, selected, emit } = opts;
@@ -107,6 +115,17 @@ export async function runPlan(opts: RunOptions): Promise<RunResult> {
   const cpu = new SlotPool(opts.jobs);
   let gpuPool: GpuPool | undefined;
   const gpuPoolOf = (): GpuPool => (gpuPool ??= new GpuPool(opts.gpus()));
+  // A kind whose computation would not use the card (e.g. its tensor backend is wasm) runs on
+  // a CPU slot and is recorded as cpu; with an explicit --gpus, preflight refused that already.
+  const cardUse = new Map<string, boolean>();
+  const usesCard = (kind: string): boolean => {
+    let ok = cardUse.get(kind);
+    if (ok === undefined) {
+      ok = (plan.kinds.get(kind)?.kind.gpuSupport?.(gpuPoolOf().ids) ?? null) === null;
+      cardUse.set(kind, ok);
+    }
+    return ok;
+  };
   const workers = new WorkerPool(plan.dir);
   const heldLocks = new Set<CacheKey>();
   let stopping = false;
@@ -149,6 +168,17 @@ export async function runPlan(opts: RunOptions): Promise<RunResult> {
     return { ok: false };
   };
 
+  /** Keep a failed attempt's record; '' when written, else a note to append to the message. */
+  const tryWriteFailure = (f: Parameters<LocalCache['writeFailure']>[0]): string => {
+    try {
+      cache.writeFailure(f);
+      return '';
+    } catch (e) {
+      if (!isFsFailure(e)) throw e;
+      return ` (the failure record could not be written either: ${e.code})`;
+    }
+  };
+
   const task = (id: string): Promise<Outcome> => {
     let p = tasks.get(id);
     if (!p) {
@@ -178,7 +208,7 @@ export async function runPlan(opts: RunOptions): Promise<RunResult> {
         emit({ type: 'cached', t: Date.now(), id, stage: inst.stage, key: ev.key });
         return { ok: true, outputs: ev.record.outputs, record: ev.record };
       case 'missing-input':
-        return fail(inst, 'PATH_MISSING', ev.message, 0);
+        return fail(inst, ev.code, ev.message, 0);
       case 'run':
         if (stopping) return skip(inst, 'stopped after a failure (use --keep-going to run independent branches)');
         emit({ type: 'queued', t: Date.now(), id, stage: inst.stage, reason: ev.reason });
@@ -197,8 +227,10 @@ export async function runPlan(opts: RunOptions): Promise<RunResult> {
         signal: opts.signal,
         onWait: (owner) => emit({ type: 'waiting', t: Date.now(), id: inst.id, stage: inst.stage, on: `lock held by pid ${owner.pid} on ${owner.host}` }),
       });
-    } catch {
-      return skip(inst, 'interrupted');
+    } catch (e) {
+      if (!isFsFailure(e)) return skip(inst, 'interrupted');
+      const f = describeFsFailure(e, `while taking the lock in ${cache.layout.locks}`);
+      return fail(inst, f.code, f.message, 0);
     }
     heldLocks.add(key);
     let release: Release | undefined;
@@ -213,7 +245,7 @@ export async function runPlan(opts: RunOptions): Promise<RunResult> {
         }
       }
       let device: DeviceAssignment = { type: 'cpu' };
-      if (inst.resources.gpu >= 1 && gpuPoolOf().ids.length > 0) {
+      if (inst.resources.gpu >= 1 && gpuPoolOf().ids.length > 0 && usesCard(inst.kind)) {
         const card = await gpuPoolOf().acquire();
         release = card.release;
         device = { type: 'gpu', id: card.id };
@@ -238,9 +270,15 @@ export async function runPlan(opts: RunOptions): Promise<RunResult> {
     const { key } = ev;
     const outDir = cache.layout.tmpPath('out');
     const workDir = cache.layout.workDir(key);
-    mkdirSync(outDir, { recursive: true });
-    mkdirSync(workDir, { recursive: true });
-    writeFileSync(cache.layout.workOwnerFile(key), JSON.stringify({ id: inst.id }) + '\n');
+    try {
+      mkdirSync(outDir, { recursive: true });
+      mkdirSync(workDir, { recursive: true });
+      writeFileSync(cache.layout.workOwnerFile(key), JSON.stringify({ id: inst.id }) + '\n');
+    } catch (e) {
+      if (!isFsFailure(e)) throw e;
+      const f = describeFsFailure(e, `while preparing the instance's folders in ${cache.dir}`);
+      return fail(inst, f.code, f.message, 0);
+    }
     const inputs: UpstreamInput[] = inst.deps.map((d) => {
       const rec = upstream.get(d)!;
       const up = plan.instances.get(d)!;
@@ -280,15 +318,15 @@ export async function runPlan(opts: RunOptions): Promise<RunResult> {
       log: addLog,
     });
     if (interrupted && !result.ok) {
-      rmSync(outDir, { recursive: true, force: true });
+      rmQuietly(outDir);
       return skip(inst, 'interrupted');
     }
     const endedAt = new Date();
     const durationMs = endedAt.getTime() - startedAt.getTime();
     const log = logLines.join('\n') + (logLines.length ? '\n' : '');
     if (!result.ok) {
-      rmSync(outDir, { recursive: true, force: true });
-      cache.writeFailure({
+      rmQuietly(outDir);
+      const unrecorded = tryWriteFailure({
         id: inst.id,
         stage: inst.stage,
         key,
@@ -299,7 +337,7 @@ export async function runPlan(opts: RunOptions): Promise<RunResult> {
         endedAt: endedAt.toISOString(),
         durationMs,
       });
-      return fail(inst, result.code, result.message, durationMs, result.stack);
+      return fail(inst, result.code, result.message + unrecorded, durationMs, result.stack);
     }
     // Re-check external inputs: a data set edited during the run makes the outputs unattributable.
     const moved: string[] = [];
@@ -308,11 +346,33 @@ export async function runPlan(opts: RunOptions): Promise<RunResult> {
       if (keys.externalDigest(p) !== ev.preimage.external[keys.label(p)]) moved.push(keys.label(p));
     }
     if (moved.length) {
-      rmSync(outDir, { recursive: true, force: true });
+      rmQuietly(outDir);
       const message = `input changed while the stage ran: ${moved.join(', ')}; not recorded, run again`;
-      cache.writeFailure({ id: inst.id, stage: inst.stage, key, error: { code: 'INPUT_CHANGED', message }, log, device, startedAt: startedAt.toISOString(), endedAt: endedAt.toISOString(), durationMs });
-      return fail(inst, 'INPUT_CHANGED', message, durationMs);
+      const unrecorded = tryWriteFailure({ id: inst.id, stage: inst.stage, key, error: { code: 'INPUT_CHANGED', message }, log, device, startedAt: startedAt.toISOString(), endedAt: endedAt.toISOString(), durationMs });
+      return fail(inst, 'INPUT_CHANGED', message + unrecorded, durationMs);
     }
+    try {
+      return publish(inst, ev, outDir, workDir, { device, startedAt, endedAt, durationMs, log });
+    } catch (e) {
+      if (!isFsFailure(e)) throw e;
+      // Nothing is recorded (the run record is the commit point); the workDir (checkpoints)
+      // stays, so the next run resumes. Objects already moved in are only reclaimable space.
+      rmQuietly(outDir);
+      const f = describeFsFailure(e, `while publishing the outputs to the cache at ${cache.dir} (nothing was recorded)`);
+      const unrecorded = tryWriteFailure({ id: inst.id, stage: inst.stage, key, error: { code: f.code, message: f.message }, log, device, startedAt: startedAt.toISOString(), endedAt: endedAt.toISOString(), durationMs });
+      return fail(inst, f.code, f.message + unrecorded, durationMs);
+    }
+  };
+
+  const publish = (
+    inst: Instance,
+    ev: Extract<Evaluation, { state: 'run' }>,
+    outDir: string,
+    workDir: string,
+    run: { device: DeviceAssignment; startedAt: Date; endedAt: Date; durationMs: number; log: string },
+  ): Outcome => {
+    const { key } = ev;
+    const { device, startedAt, endedAt, durationMs, log } = run;
     const outputs = cache.publishDir(outDir);
     const record: RunRecord = {
       recordVersion: 1,
@@ -333,8 +393,9 @@ export async function runPlan(opts: RunOptions): Promise<RunResult> {
       pid: process.pid,
     };
     cache.writeRecord(record); // the commit point
-    rmSync(outDir, { recursive: true, force: true });
-    rmSync(workDir, { recursive: true, force: true });
+    if (ev.reason.kind === 'corrupted' && ev.previous) cache.dropCorrupted(ev.previous, outputs);
+    rmQuietly(outDir);
+    rmQuietly(workDir);
     counts.done++;
     emit({ type: 'done', t: Date.now(), id: inst.id, stage: inst.stage, key, durationMs, device, outputs: Object.keys(outputs).length });
     return { ok: true, outputs, record };
@@ -346,7 +407,13 @@ export async function runPlan(opts: RunOptions): Promise<RunResult> {
     opts.signal?.removeEventListener('abort', onAbort);
     workers.killAll(); // idle reusable workers
     for (const k of heldLocks) unlock(cache.layout, k);
-    cache.stat.save();
+    try {
+      cache.stat.save();
+    } catch (e) {
+      if (!isFsFailure(e)) throw e;
+      // Only memoised digests are lost: the next run re-hashes what it needs.
+      warnings.push({ id: '(cache)', message: describeFsFailure(e, `could not save ${cache.layout.statCache}`).message });
+    }
   }
   const durationMs = Date.now() - t0;
   const summary: EngineEvent = { type: 'summary', t: Date.now(), counts, durationMs, warnings, interrupted };

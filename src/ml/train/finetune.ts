@@ -173,6 +173,17 @@ function fingerprintOf(p: TrainParams, model: ModelSpec | ModelFactory, train: I
   return h.digest('hex');
 }
 
+/** Name of the first weight holding NaN or infinity (e.g. `dense/kernel`), or null when all are finite. */
+function firstNonFiniteWeight(tf: Tf, model: TF.LayersModel): string | null {
+  for (const w of model.weights) {
+    const t = w.read();
+    if (t.dtype !== 'float32') continue;
+    const bad = tf.tidy(() => tf.any(tf.logicalNot(tf.isFinite(t))).dataSync()[0]);
+    if (bad) return w.originalName;
+  }
+  return null;
+}
+
 function weightArrays(model: TF.LayersModel): Float32Array[] {
   return model.weights.map((w) => new Float32Array(w.read().dataSync() as Float32Array));
 }
@@ -338,7 +349,17 @@ export async function finetune(tf: Tf, opts: FinetuneOptions): Promise<FinetuneR
           const seen = Math.min(n, (b + 1) * p.batchSize);
           progress({ done: b + 1, total: nBatches, unit: 'batch', message: `${ph.phase} epoch ${epoch} (${phaseEpochs + 1}/${ph.maxEpochs}) loss ${(lossSum / seen).toFixed(4)}` });
         }
+        // A finite loss at every batch does not prove the last update was finite: a huge lr
+        // can turn the weights into NaN in the epoch's last step (Keras' TerminateOnNaN misses
+        // that; we must not then report a silent success with val_loss NaN and auc null).
+        const bad = firstNonFiniteWeight(tf, net.model);
+        if (bad !== null) {
+          throw new TrainError('NAN_LOSS', `weights became non-finite (${bad}) after the update of phase ${ph.phase}, epoch ${epoch}, batch ${nBatches}/${nBatches} (lr ${ph.lr}); the checkpoint after epoch ${epochs} is kept`);
+        }
         const v = evaluate(tf, net, opts.val, evalBatch, pre, p, { signal: opts.signal, what: `${ph.phase} epoch ${epoch} validation`, progress });
+        if (!Number.isFinite(v.loss)) {
+          throw new TrainError('NAN_LOSS', `validation loss became ${v.loss} in phase ${ph.phase}, epoch ${epoch} (after batch ${nBatches}/${nBatches}, lr ${ph.lr}); the checkpoint after epoch ${epochs} is kept`);
+        }
         const row: HistoryRow = {
           epoch,
           phase: ph.phase,
