@@ -80,7 +80,7 @@ stages:
   report:
     uses: report
     needs: [correlate-gain, cca, predsim, pretrain]
-    params: { natural: natural, medical: medical, names: { natural: Natural, medical: Medical } }
+    params: { natural: natural, medical: medical, names: { natural: Natural, medical: Medical }, title: "Mini <script>alert(1)</script> & study" }
 `;
 }
 
@@ -144,10 +144,13 @@ test('the study pipeline runs end to end through the CLI, caches, and re-runs on
 
     const md = readFileSync(output('report', 'report.md'), 'utf8');
     assert.match(md, /Table 2/);
+    assert.match(md, /^# Mini &lt;script>alert\(1\)&lt;\/script> &amp; study$/m, 'title HTML escaped in report.md');
+    assert.doesNotMatch(md, /<script/);
     assert.match(md, /<ins>/, 'best configuration underlined');
     assert.match(md, /for \d+\/\d+ targets/, 'claims stated with counts');
     const html = readFileSync(output('report', 'report.html'), 'utf8');
     assert.match(html, /<u>/);
+    assert.doesNotMatch(html, /<script/, 'title HTML escaped in report.html');
     assert.ok((html.match(/<svg/g) ?? []).length >= 4, 'figures inlined');
 
     const sharp = (await import('sharp')).default;

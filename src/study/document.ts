@@ -22,8 +22,9 @@ export type Block =
 
 const cellOf = (c: Cell | string): Cell => (typeof c === 'string' ? { text: c } : c);
 
+/** Table cells and headings: user text (titles, names) must not open an HTML tag in report.md (`<` and `&` escaped). */
 function mdEscape(text: string): string {
-  return text.replace(/\|/g, '\\|').replace(/\n/g, ' ');
+  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/\|/g, '\\|').replace(/\n/g, ' ');
 }
 
 /** Render blocks as GitHub-flavoured Markdown. */
@@ -32,7 +33,7 @@ export function toMarkdown(blocks: readonly Block[]): string {
   for (const b of blocks) {
     switch (b.type) {
       case 'heading':
-        out.push(`${'#'.repeat(b.level)} ${b.text}`, '');
+        out.push(`${'#'.repeat(b.level)} ${mdEscape(b.text)}`, '');
         break;
       case 'paragraph':
         out.push(b.text, '');
