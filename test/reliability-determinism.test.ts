@@ -61,7 +61,7 @@ stages:
     uses: cca
     needs: [extract-finetuned, extract-source, extract-random]
     matrix: { dataset: $datasets, fold: $folds }
-    params: { natural: natural, medical: medical, names: { natural: Natural, medical: Medical }, targetPoints: 100, channels: 4, repeats: 1 }
+    params: { natural: natural, medical: medical, names: { natural: Natural, medical: Medical }, targetPoints: 200, channels: 4, repeats: 1 }
   predsim:
     uses: predsim
     needs: [finetune]

@@ -68,10 +68,14 @@ function runAndKill(cache: string, target: string, when: (unit: string, phase: s
       while ((nl = buf.indexOf('\n')) >= 0 && !hit) {
         const line = buf.slice(0, nl);
         buf = buf.slice(nl + 1);
-        const e = JSON.parse(line) as { type: string; progress?: { unit?: string; message?: string } };
-        const m = /^(\w+) epoch (\d+)/.exec(e.progress?.message ?? '');
-        if (e.type === 'progress' && m && when(e.progress!.unit ?? '', m[1]!, Number(m[2]))) {
-          hit = `${e.progress!.unit} ${e.progress!.message}`;
+        const e = JSON.parse(line) as { type: string; message?: string; progress?: { unit?: string; message?: string } };
+        // Batch progress (throttled) marks "inside an epoch"; the log line `epoch E [phase] ...`
+        // (never throttled) is written right after that epoch's checkpoint.
+        const m = e.type === 'progress' ? /^(\w+) epoch (\d+)/.exec(e.progress?.message ?? '') : null;
+        const l = e.type === 'log' ? /^epoch (\d+) \[(\w+)\]/.exec(e.message ?? '') : null;
+        const unit = m ? (e.progress!.unit ?? '') : 'checkpoint';
+        if ((m && when(unit, m[1]!, Number(m[2]))) || (l && when(unit, l[2]!, Number(l[1])))) {
+          hit = m ? `${unit} ${e.progress!.message}` : `log ${e.message}`;
           process.kill(-child.pid!, 'SIGKILL');
         }
       }
@@ -91,9 +95,9 @@ test('uninterrupted reference run', () => {
 const KILLS: Array<{ name: string; freeze: boolean; when: (unit: string, phase: string, epoch: number) => boolean; resumes: RegExp | null }> = [
   { name: 'early in epoch 1 (no checkpoint yet)', freeze: false, when: (u, _p, e) => u === 'batch' && e === 1, resumes: null },
   { name: 'mid epoch 2', freeze: false, when: (u, _p, e) => u === 'batch' && e === 2, resumes: /resuming after epoch 1 /m },
-  { name: 'right after the checkpoint of epoch 2', freeze: false, when: (u, _p, e) => u === 'epoch' && e === 2, resumes: /resuming after epoch 2 /m },
+  { name: 'right after the checkpoint of epoch 2', freeze: false, when: (u, _p, e) => u === 'checkpoint' && e === 2, resumes: /resuming after epoch 2 /m },
   { name: 'mid head epoch 2 (freeze)', freeze: true, when: (u, p, e) => u === 'batch' && p === 'head' && e === 2, resumes: /resuming after epoch 1 \(phase head\)/m },
-  { name: 'at the head -> full switch (freeze)', freeze: true, when: (u, p, e) => u === 'epoch' && p === 'head' && e === 2, resumes: /resuming after epoch 2 \(phase full\)/m },
+  { name: 'at the head -> full switch (freeze)', freeze: true, when: (u, p, e) => u === 'checkpoint' && p === 'head' && e === 2, resumes: /resuming after epoch 2 \(phase full\)/m },
   { name: 'mid full epoch 4 (freeze)', freeze: true, when: (u, p, e) => u === 'batch' && p === 'full' && e === 4, resumes: /resuming after epoch 3 \(phase full\)/m },
 ];
 
