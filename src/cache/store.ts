@@ -207,10 +207,11 @@ export class LocalCache {
 
   /** Write the run record (the commit point of a run), then point the index at it. */
   writeRecord(record: RunRecord): void {
-    // Durable: objects were fsynced before this; the record (then the index) follows them.
+    // Durable: objects were fsynced before this; the record follows them. The index entry is
+    // not fsynced: losing it costs only the "what changed" explanation, never a re-run.
     atomicWriteFile(this.layout, this.layout.runPath(record.key), JSON.stringify(record), { durable: true });
     const entry: IndexEntry = { id: record.id, key: record.key, at: record.endedAt };
-    atomicWriteFile(this.layout, this.layout.indexPath(record.id), JSON.stringify(entry), { durable: true });
+    atomicWriteFile(this.layout, this.layout.indexPath(record.id), JSON.stringify(entry));
     try { rmSync(this.layout.failedPath(record.id), { force: true }); } catch { /* ignore */ }
   }
 
