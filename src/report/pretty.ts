@@ -31,6 +31,8 @@ export class PrettyReporter {
   private failed = 0;
   private skipped = 0;
   private readonly queued = new Set<string>();
+  /** Instances waiting in a batch system's queue: id -> job id. */
+  private readonly submitted = new Map<string, string>();
   private readonly running = new Map<string, Running>();
   private drawnLines = 0;
   private readonly t0 = Date.now();
@@ -80,6 +82,10 @@ export class PrettyReporter {
         this.failed ? red(`✖ ${this.failed} failed`) : `✖ 0 failed`
       }${this.skipped ? `  ${yellow(`⏭ ${this.skipped} skipped`)}` : ''}  ${dim(formatDuration(now - this.t0))}`,
     ));
+    if (this.submitted.size) {
+      const jobs = [...this.submitted.values()];
+      lines.push(this.clip(dim(`  ⧗ ${jobs.length} in the Slurm queue: jobs ${jobs.slice(0, 6).join(' ')}${jobs.length > 6 ? ' …' : ''}`)));
+    }
     for (const r of this.running.values()) {
       const elapsed = now - r.start;
       const eta = estimateRemaining(elapsed, r.progress, r.etaMs);
@@ -104,9 +110,13 @@ export class PrettyReporter {
       case 'waiting':
         this.print(dim(`  waiting ${e.id}: ${e.on}`));
         break;
+      case 'submitted':
+        this.submitted.set(e.id, e.jobId);
+        break;
       case 'started':
         this.queued.delete(e.id);
-        this.running.set(e.id, { id: e.id, start: e.t, device: formatDevice(e.device), etaMs: e.etaMs });
+        this.submitted.delete(e.id);
+        this.running.set(e.id, { id: e.id, start: e.t, device: `${formatDevice(e.device)}${e.jobId ? `, job ${e.jobId}` : ''}`, etaMs: e.etaMs });
         break;
       case 'progress': {
         const r = this.running.get(e.id);
@@ -117,16 +127,20 @@ export class PrettyReporter {
         if (e.level === 'warn') this.print(yellow(`  ⚠ ${e.id}: ${e.message}`));
         break;
       case 'cached':
+        this.submitted.delete(e.id);
+        this.queued.delete(e.id);
         this.cached++;
         break;
       case 'done':
         this.running.delete(e.id);
+        this.submitted.delete(e.id);
         this.done++;
         this.print(`${green('✔')} ${e.id} ${dim(`${formatDuration(e.durationMs)} on ${formatDevice(e.device)}`)}`);
         break;
       case 'failed': {
         this.running.delete(e.id);
         this.queued.delete(e.id);
+        this.submitted.delete(e.id);
         this.failed++;
         const line = `${e.id}: ${e.error.code}: ${e.error.message}`;
         this.failures.push(line);
@@ -137,6 +151,7 @@ export class PrettyReporter {
       case 'skipped':
         this.running.delete(e.id);
         this.queued.delete(e.id);
+        this.submitted.delete(e.id);
         this.skipped++;
         break;
       case 'summary': {
