@@ -13,7 +13,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { DAG_BIN } from './fixtures/kinds/_rig.ts';
+import { DAG_BIN } from '../fixtures/kinds/_rig.ts';
 
 const PIPELINE = (lr = 0.003) => `version: 1
 seed: 0

@@ -11,7 +11,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'n
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { collect, DAG_BIN } from './fixtures/kinds/_rig.ts';
+import { collect, DAG_BIN } from '../fixtures/kinds/_rig.ts';
 
 const PIPELINE = `version: 1
 seed: 0
