@@ -8,7 +8,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { defineStage, StageError, type UpstreamInput } from '../src/executor/contract.ts';
+import { defineStage, StageError, type UpstreamInput } from '../src/core/contract.ts';
 import { LAYERS, type Layer } from '../src/study/names.ts';
 import { pairModelNames, pairsOf, type ModelRef, type PairSet } from '../src/study/pairs.ts';
 import { formatCcaCsv, type CcaRecord } from '../src/study/records.ts';
@@ -71,14 +71,29 @@ function indexModels(inputs: readonly UpstreamInput[], roles: Roles, who: string
 function checkSameStimuli(models: readonly Model[], who: string): void {
   const first = models[0];
   if (!first) return;
-  const sig = JSON.stringify([first.meta.stimuli.rows, first.meta.stimuli.perLayer]);
+  if (!first.meta.stimuli?.layers) {
+    throw new StageError('CCA_OLD_EXTRACT', `${who}: ${first.input.id} has no stimulus draws in meta.json (written by an older extract stage); re-run it`);
+  }
+  const images = (m: Model) => JSON.stringify(LAYERS.map((l) => m.meta.stimuli.layers?.[l]?.rows ?? null));
+  const sig = images(first);
   for (const m of models.slice(1)) {
-    if (JSON.stringify([m.meta.stimuli.rows, m.meta.stimuli.perLayer]) !== sig) {
+    if (images(m) !== sig) {
       throw new StageError(
         'CCA_STIMULI_MISMATCH',
-        `${who}: ${m.input.id} and ${first.input.id} extracted different stimulus images; give every extract stage the same seed and maxPoints`,
+        `${who}: ${m.input.id} and ${first.input.id} drew different stimulus images; give every extract stage the same seed, draws and points`,
       );
     }
+  }
+}
+
+/** Repeats and points the stored draws cannot serve are errors naming both stages' params. */
+function checkDraws(meta: ExtractMeta, p: CcaParams, who: string): void {
+  const s = meta.stimuli;
+  if (p.repeats > s.draws) {
+    throw new StageError('CCA_TOO_FEW_DRAWS', `${who}: repeats is ${p.repeats} but the extract stages stored ${s.draws} draws per layer; raise extract's draws or lower repeats`);
+  }
+  if (p.targetPoints > s.points) {
+    throw new StageError('CCA_DRAWS_TOO_SMALL', `${who}: targetPoints is ${p.targetPoints} but the extract stages drew ${s.points} points per draw; raise extract's points to at least ${p.targetPoints}`);
   }
 }
 
@@ -89,9 +104,9 @@ export default defineStage<CcaParams>({
   params: {
     ...ROLE_PARAM_SPECS,
     pairs: { type: 'string', doc: 'figure3: the five comparisons plotted in Figure 3; all: all 14 of the paper CSVs (needs freeze=true models too)', default: 'figure3', enum: ['figure3', 'all'] },
-    targetPoints: { type: 'number', doc: 'Data points per CCA draw: n = round(targetPoints / (h w)) images (paper: 10000)', default: 10000, integer: true, min: 1 },
-    channels: { type: 'number', doc: 'Channels drawn per layer, the same for both models (paper: 64)', default: 64, integer: true, min: 1 },
-    repeats: { type: 'number', doc: 'Draws averaged per layer (paper: 5)', default: 5, integer: true, min: 1 },
+    targetPoints: { type: 'number', doc: "Data points per repeat: round(targetPoints / (h w)) of a draw's images (paper: 10000; at most extract's points)", default: 10000, integer: true, min: 1 },
+    channels: { type: 'number', doc: "Channels per repeat, of those the extract draw kept (paper: 64)", default: 64, integer: true, min: 1 },
+    repeats: { type: 'number', doc: "Repeats averaged per layer, repeat r on extract's draw r (paper: 5; at most extract's draws)", default: 5, integer: true, min: 1 },
     epsilon: { type: 'number', doc: "svcca's epsilon (the study: 1e-12)", default: 1e-12, min: 0 },
   },
   resources: { cpu: 1 },
@@ -107,15 +122,16 @@ export default defineStage<CcaParams>({
     const target = anyMeta.study.target ?? String(ctx.axes.dataset ?? 'target');
     const fold = anyMeta.study.fold ?? Number(ctx.axes.fold ?? 1);
     const { readNpy } = await import('../src/data/npy.ts');
-    const { layerCca, deriveSeed } = await import('../src/stats/index.ts');
+    const { layerCcaOfDraws, deriveSeed, isStatsError } = await import('../src/stats/index.ts');
+    checkDraws(anyMeta, p, ctx.id);
     const cache = new Map<string, { data: Float32Array; shape: number[] }>();
     const acts = (m: Model, layer: Layer) => {
       const k = `${m.input.id}/${layer}`;
       let a = cache.get(k);
       if (!a) {
         const arr = readNpy(fileOf(m.input, `acts/${layer}.npy`));
-        if (arr.dtype !== '<f4' || arr.shape.length !== 4) {
-          throw new StageError('CCA_BAD_ACTS', `${m.input.id}: acts/${layer}.npy must be float32 [n, h, w, c], found ${arr.dtype} [${arr.shape.join(', ')}]`);
+        if (arr.dtype !== '<f4' || arr.shape.length !== 5) {
+          throw new StageError('CCA_BAD_ACTS', `${m.input.id}: acts/${layer}.npy must be float32 [draws, images, h, w, channels], found ${arr.dtype} [${arr.shape.join(', ')}]`);
         }
         a = { data: arr.data as Float32Array, shape: arr.shape };
         cache.set(k, a);
@@ -137,13 +153,19 @@ export default defineStage<CcaParams>({
       const values = {} as Record<Layer, number>;
       const reps: Record<string, number[]> = {};
       for (const layer of LAYERS) {
-        const r = layerCca(acts(left, layer), acts(right, layer), {
-          targetPoints: p.targetPoints,
-          channels: p.channels,
-          repeats: p.repeats,
-          epsilon: p.epsilon,
-          seed: deriveSeed(ctx.seed, 'cca', target, fold, pair.id, layer),
-        });
+        let r;
+        try {
+          r = layerCcaOfDraws(acts(left, layer), acts(right, layer), {
+            targetPoints: p.targetPoints,
+            channels: p.channels,
+            repeats: p.repeats,
+            epsilon: p.epsilon,
+            seed: deriveSeed(ctx.seed, 'cca', target, fold, pair.id, layer),
+          });
+        } catch (e) {
+          if (!isStatsError(e)) throw e;
+          throw new StageError(e.code, `${ctx.id}: ${pair.id} (${left.input.id} vs ${right.input.id}), layer ${layer}: ${e.message}`);
+        }
         values[layer] = r.mean;
         reps[layer] = [...r.repeats];
         ctx.progress({ done: ++k, total: pairs.length * LAYERS.length, unit: 'layer', message: `${pair.id} ${layer}` });

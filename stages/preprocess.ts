@@ -3,7 +3,8 @@
  * (images.npy uint8 [N,H,W,3], labels.npy, folds.npy 1..K, groups.npy, index.csv,
  * manifest.json, thumbnails.png). A thin adapter over src/data; sharp loads lazily in run().
  */
-import { defineStage, type StageContext } from '../src/executor/contract.ts';
+import { join } from 'node:path';
+import { defineStage, type StageContext } from '../src/core/contract.ts';
 import { preprocessPlanProblems } from '../src/data/plan-check.ts';
 
 const ADAPTERS = ['chest', 'breast', 'thyroid', 'mammograms', 'knee', 'pcam', 'isic', 'folder', 'csv', 'synthetic'] as const;
@@ -17,7 +18,7 @@ export default defineStage({
     'decodes and resizes every image without cropping (nearest by default, as Keras) and writes images.npy, labels.npy, ' +
     'folds.npy, groups.npy, index.csv, manifest.json and thumbnails.png.',
   version: '1',
-  codeDeps: ['src/data', 'src/stats/folds.ts', 'src/stats/rng.ts', 'src/study/csv.ts'],
+  codeDeps: ['src/data', 'src/stats/kfold.ts', 'src/stats/rng.ts'],
   // JPEG decoding runs on one worker thread per reserved CPU slot (capped at --jobs).
   resources: { cpu: 4 },
   params: {
@@ -62,6 +63,14 @@ export default defineStage({
     batch: { type: 'number', doc: 'Ignored here; data-set collections carry the training batch size for later stages.', integer: true, min: 1 },
   },
   check: (inst) => preprocessPlanProblems(inst.params),
+  // The split files a `splits` folder must hold (val_fold1..K.csv; test_fold{k}.csv are optional),
+  // so `dag status` names each missing one before anything runs.
+  requiredFiles(params) {
+    const dir = params.splits;
+    if (typeof dir !== 'string' || dir === '') return [];
+    const k = typeof params.folds === 'number' ? params.folds : 5;
+    return Array.from({ length: k }, (_, i) => ({ param: 'splits', path: join(dir, `val_fold${i + 1}.csv`), why: `the held-out rows of fold ${i + 1} of ${k}, a split file of param 'splits'` }));
+  },
   async run(ctx: StageContext) {
     const { runPreprocess, mergeOptions } = await import('../src/data/preprocess.ts');
     const dataset = typeof ctx.axes.dataset === 'string' ? ctx.axes.dataset : String(ctx.params.adapter);

@@ -7,8 +7,8 @@ import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
 import { test } from 'node:test';
 import type { EngineEvent } from '../src/executor/events.ts';
-import { estimateRemaining, formatBytes, formatDuration } from '../src/report/format.ts';
-import { createReporter } from '../src/report/reporter.ts';
+import { estimateRemaining, formatBytes, formatDuration } from '../src/reporters/format.ts';
+import { createReporter } from '../src/reporters/reporter.ts';
 
 function sink(isTTY: boolean): Writable & { text: string; isTTY: boolean; columns: number } {
   const s = new Writable({

@@ -6,9 +6,10 @@
  */
 import { dirname, relative, resolve, isAbsolute, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Json } from './contract.ts';
-import type { Instance, Plan } from '../pipeline/plan.ts';
-import { canonicalJson, type CacheKey, type Digest } from '../cache/digest.ts';
+import type { Json } from '../core/contract.ts';
+import type { Instance, Plan } from '../core/plan.ts';
+import { canonicalJson } from '../core/json.ts';
+import type { CacheKey, Digest } from '../cache/digest.ts';
 import { cacheKey, describeChange, diffPreimages, KEY_SCHEMA_VERSION, outputsDigest, type KeyPreimage, type OutputManifest } from '../cache/key.ts';
 import type { LocalCache, RunRecord } from '../cache/store.ts';
 import type { RunReason } from './events.ts';

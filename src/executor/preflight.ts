@@ -11,7 +11,7 @@
  *   room for the paths the store builds under it (PATH_MAX);
  * - each selected instance's own `StageKind.check` (e.g. CSV path columns inside the data root).
  */
-import type { Plan } from '../pipeline/plan.ts';
+import type { Plan } from '../core/plan.ts';
 
 /** Longest file-name component on Linux file systems (ext4, xfs, btrfs, tmpfs). */
 export const NAME_MAX = 255;

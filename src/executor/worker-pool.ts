@@ -7,7 +7,7 @@
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import type { DeviceAssignment } from './contract.ts';
+import type { DeviceAssignment } from '../core/contract.ts';
 import type { FromWorker, ToWorker, WorkerContextData } from './worker-protocol.ts';
 
 const WORKER = fileURLToPath(new URL('./worker.ts', import.meta.url));

@@ -7,9 +7,9 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import type { StageKind } from '../executor/contract.ts';
+import type { StageKind } from '../core/contract.ts';
 import { displayPath, type ConfigError } from './errors.ts';
-import type { LoadedKind, SourceLocation } from './plan.ts';
+import type { LoadedKind, SourceLocation } from '../core/plan.ts';
 
 /** The dag package folder (holds package.json, `stages/`, `src/`), found from this module's URL. */
 export const PROJECT_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');

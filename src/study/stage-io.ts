@@ -6,7 +6,7 @@
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { StageError, type UpstreamInput } from '../executor/contract.ts';
+import { StageError, type UpstreamInput } from '../core/contract.ts';
 import { readNpy } from '../data/npy.ts';
 
 /** Upstream inputs produced by a given stage kind (`preprocess`, `finetune`, ...). */
@@ -164,6 +164,8 @@ export interface ModelInfo {
    * Absent for random init and for pretrain outputs.
    */
   initFrom?: { instance: string; weightsSha256: string };
+  /** Input normalisation the model expects (src/ml/preprocess-input.ts mode); absent in older outputs (caffe). */
+  preprocess?: string;
   study: StudyIdentity;
 }
 

@@ -12,7 +12,7 @@ import { mkdirSync, rmSync, writeFileSync, appendFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Plan } from '../../pipeline/plan.ts';
+import type { Plan } from '../../core/plan.ts';
 import type { LocalCache } from '../../cache/store.ts';
 import type { ExecRequest, Executor, Placement } from '../executor.ts';
 import type { RunOutcome } from '../run-instance.ts';

@@ -13,8 +13,9 @@
  *   message naming the file / row / layer; any other throw is reported as a bug.
  */
 
-/** A JSON value, as stored in cache-key preimages and run records. */
-export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
+import type { Json } from './json.ts';
+
+export type { Json };
 
 /** A matrix axis value (`dataset=knee`, `fold=3`, `freeze=false`). */
 export type AxisValue = string | number | boolean;
@@ -177,6 +178,13 @@ export interface StageKind<P = Record<string, unknown>> {
    * CPU slots and are recorded as `cpu`. Default: the kind uses its card.
    */
   gpuSupport?(cardIds: readonly string[]): string | null;
+  /**
+   * Files an instance will read that its params imply but do not name, e.g. the
+   * `val_fold{k}.csv` files of a `splits` folder. The loader adds them to the instance's
+   * external paths (so they enter its cache key and a missing one makes it "missing input")
+   * and warns PATH_MISSING for each missing one at `param`, saying `why` it is needed.
+   */
+  requiredFiles?(params: Readonly<Record<string, Json>>): Array<{ param: string; path: string; why: string }>;
   run(ctx: StageContext<P>): Promise<void>;
 }
 

@@ -5,7 +5,7 @@
  * or from earlier runs' durations of the same instance / stage). Cached instances only
  * count: a warm run of 1,000 instances prints a handful of lines, not 1,000.
  */
-import type { Progress } from '../executor/contract.ts';
+import type { Progress } from '../core/contract.ts';
 import type { EngineEvent } from '../executor/events.ts';
 import { formatReason } from '../executor/events.ts';
 import { estimateRemaining, formatDevice, formatDuration, progressBar, progressText } from './format.ts';
