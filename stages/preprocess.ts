@@ -5,6 +5,7 @@
  */
 import { join } from 'node:path';
 import { defineStage, type StageContext } from '../src/core/contract.ts';
+import { preprocessPlanProblems } from '../src/data/plan-check.ts';
 
 const ADAPTERS = ['chest', 'breast', 'thyroid', 'mammograms', 'knee', 'pcam', 'isic', 'folder', 'csv', 'synthetic'] as const;
 
@@ -61,6 +62,7 @@ export default defineStage({
     },
     batch: { type: 'number', doc: 'Ignored here; data-set collections carry the training batch size for later stages.', integer: true, min: 1 },
   },
+  check: (inst) => preprocessPlanProblems(inst.params),
   // The split files a `splits` folder must hold (val_fold1..K.csv; test_fold{k}.csv are optional),
   // so `dag status` names each missing one before anything runs.
   requiredFiles(params) {

@@ -90,7 +90,7 @@ test('describeBackendChoice records why webgpu was not picked by auto on a softw
 });
 
 test('dag doctor with DAG_BACKEND=webgpu opens the adapter, computes and prints it', async () => {
-  const { stdout } = await run(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'doctor', '--json'], { env: { ...process.env, DAG_BACKEND: 'webgpu' }, timeout: 120_000 });
+  const { stdout } = await run(process.execPath, ['bin/dag.js', 'doctor', '--json'], { env: { ...process.env, DAG_BACKEND: 'webgpu' }, timeout: 120_000 });
   const r = JSON.parse(stdout) as { ok: boolean; backend: string; selfCheck: { ok: boolean }; info: { webgpuAdapter: { vendor: string; description: string; software: boolean } } };
   assert.equal(r.backend, 'webgpu', `doctor did not start webgpu; run bash scripts/setup.sh\n${stdout.slice(0, 2000)}`);
   assert.equal(r.ok, true);

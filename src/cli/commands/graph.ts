@@ -11,7 +11,7 @@ export default defineCommand({
   ],
   examples: ['dag graph --format dot | dot -Tsvg > graph.svg'],
   async run({ options, output }) {
-    const l = await loadPipelineAndCache(options, output, { createCache: false, quietWarnings: true });
+    const l = await loadPipelineAndCache(options, output, { createCache: false, quietWarnings: true, keys: false });
     const { toDot, toMermaid } = await import('../../graph/render.ts');
     const render = options.format === 'dot' ? toDot : toMermaid;
     output.out(render(l.plan, options.instances ? 'instance' : 'stage'));
