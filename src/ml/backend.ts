@@ -35,7 +35,7 @@ export type BackendPreference = 'auto' | BackendName;
 export const BACKEND_ORDER: readonly BackendName[] = ['tensorflow-gpu', 'webgpu', 'tensorflow', 'wasm', 'cpu'];
 
 /** Backends that compute on a GPU card (a stage given a card on any other computes on the CPU). */
-export const GPU_BACKENDS: readonly BackendName[] = ['tensorflow-gpu'];
+export const GPU_BACKENDS: readonly BackendName[] = ['tensorflow-gpu', 'webgpu'];
 
 /** Why one candidate was not used (or `picked`). */
 export type ProbeOutcome =

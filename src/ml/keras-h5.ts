@@ -582,7 +582,10 @@ export async function saveKerasWeights(model: LayersModel, file: string, opts: S
   const layout = opts.layout ?? 'weights';
   const mod = await h5();
   const tmp = `${file}.tmp-${process.pid}`;
-  withFixedClock(() => writeWeightsFile(mod, model, tmp, layout));
+  // Read every weight up front with await data(): webgpu in Node cannot dataSync.
+  const values = new Map<object, Float32Array>();
+  for (const w of model.weights) values.set(w, (await w.read().data()) as Float32Array);
+  withFixedClock(() => writeWeightsFile(mod, model, tmp, layout, values));
   renameSync(tmp, file);
 }
 
@@ -609,7 +612,7 @@ function withFixedClock<T>(write: () => T): T {
   }
 }
 
-function writeWeightsFile(mod: H5Module, model: LayersModel, tmp: string, layout: KerasLayout): void {
+function writeWeightsFile(mod: H5Module, model: LayersModel, tmp: string, layout: KerasLayout, values: ReadonlyMap<object, Float32Array>): void {
   // Cap the object format at HDF5 1.10 so the h5py/HDF5 of TF 2.x era Keras reads the file
   // (h5wasm bundles HDF5 2.0, whose newest object formats older libraries refuse).
   const f = new mod.File(tmp, 'w', { libver: ['earliest', 'v110'] });
@@ -647,7 +650,7 @@ function writeWeightsFile(mod: H5Module, model: LayersModel, tmp: string, layout
           for (const part of dir.split('/')) sub = sub.keys().includes(part) ? (sub.get(part) as H5Group) : sub.create_group(part);
           groups.set(dir, sub);
         }
-        const data = v.read().dataSync() as Float32Array;
+        const data = values.get(v) ?? (v.read().dataSync() as Float32Array);
         sub.create_dataset({ name: name.slice(slash + 1), data, shape: v.shape as number[], dtype: '<f' });
       }
     }

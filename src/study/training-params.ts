@@ -102,7 +102,8 @@ export function tfGpuSupport(cardIds: readonly string[]): string | null {
     const why = gpuProbe && 'reason' in gpuProbe.outcome ? ` (${gpuProbe.backend}: ${gpuProbe.outcome.reason})` : '';
     return `its tensor backend is ${c.backend}, which computes on the CPU${why}`;
   }
-  const n = c.gpu.cards.length;
+  // webgpu's cards are Dawn's adapters (the executor's pool counts them), not CUDA's
+  const n = c.backend === 'webgpu' ? (c.webgpu?.inventory.adapters.length ?? 0) : c.gpu.cards.length;
   const unknown = cardIds.filter((id) => !(/^\d+$/.test(id) && Number(id) < n));
   if (unknown.length) return `card${unknown.length === 1 ? '' : 's'} ${unknown.join(', ')} not visible (${n} card${n === 1 ? '' : 's'}: ${n ? `0..${n - 1}` : 'none'})`;
   return null;
