@@ -6,7 +6,7 @@
  * executor, and `dag --version` pays for nothing.
  */
 import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import type { Plan, Instance } from './pipeline/plan.ts';
 import type { LocalCache } from './cache/store.ts';
@@ -266,7 +266,19 @@ async function dryRun(plan: Plan, keys: KeyBuilder, selected: Set<string>, force
 
 // ---------------------------------------------------------------- status / ls
 
-type StatusKind = 'cached' | 'stale' | 'never' | 'waiting' | 'missing' | 'corrupted';
+type StatusKind = 'cached' | 'stale' | 'failed' | 'never' | 'waiting' | 'missing' | 'corrupted';
+
+/**
+ * Like `classify`, but an instance whose last attempt at its current key failed is
+ * `failed` (with the error), not "never run" / stale.
+ */
+function classifyWithFailure(cache: LocalCache, id: string, e: StaticEvaluation): { kind: StatusKind; detail: string } {
+  const c = classify(e);
+  if (e.state !== 'run' || (c.kind !== 'never' && c.kind !== 'stale')) return c;
+  const f = cache.readFailure(id);
+  if (!f || f.key !== e.key) return c;
+  return { kind: 'failed', detail: `${f.error.code}: ${f.error.message} (${f.endedAt}; dag log '${id}')` };
+}
 
 function classify(e: StaticEvaluation): { kind: StatusKind; detail: string } {
   switch (e.state) {
@@ -299,10 +311,11 @@ function classify(e: StaticEvaluation): { kind: StatusKind; detail: string } {
   }
 }
 
-const STATUS_ORDER: StatusKind[] = ['cached', 'stale', 'corrupted', 'never', 'waiting', 'missing'];
+const STATUS_ORDER: StatusKind[] = ['cached', 'stale', 'failed', 'corrupted', 'never', 'waiting', 'missing'];
 const STATUS_LABEL: Record<StatusKind, string> = {
   cached: 'cached',
   stale: 'stale',
+  failed: 'failed',
   corrupted: 'corrupted',
   never: 'never run',
   waiting: 'waiting',
@@ -311,21 +324,21 @@ const STATUS_LABEL: Record<StatusKind, string> = {
 
 async function cmdStatus(argv: string[]): Promise<number> {
   const { values } = parse(argv, { all: { type: 'boolean', short: 'a' }, json: { type: 'boolean' } });
-  const { plan, keys } = await loadPlan(values, { createCache: false });
+  const { plan, keys, cache } = await loadPlan(values, { createCache: false });
   const ids = [...plan.instances.keys()];
   const analysis = keys.analyze(ids);
-  const rows = ids.map((id) => ({ id, stage: plan.instances.get(id)!.stage, ...classify(analysis.get(id)!) }));
+  const rows = ids.map((id) => ({ id, stage: plan.instances.get(id)!.stage, ...classifyWithFailure(cache, id, analysis.get(id)!) }));
   if (values.json) {
     for (const r of rows) out(JSON.stringify(r));
     return 0;
   }
   const perStage = new Map<string, Record<StatusKind, number>>();
   for (const r of rows) {
-    const c = perStage.get(r.stage) ?? { cached: 0, stale: 0, never: 0, waiting: 0, missing: 0, corrupted: 0 };
+    const c = perStage.get(r.stage) ?? { cached: 0, stale: 0, failed: 0, never: 0, waiting: 0, missing: 0, corrupted: 0 };
     c[r.kind]++;
     perStage.set(r.stage, c);
   }
-  const total: Record<StatusKind, number> = { cached: 0, stale: 0, never: 0, waiting: 0, missing: 0, corrupted: 0 };
+  const total: Record<StatusKind, number> = { cached: 0, stale: 0, failed: 0, never: 0, waiting: 0, missing: 0, corrupted: 0 };
   for (const r of rows) total[r.kind]++;
   const cols = STATUS_ORDER.filter((k) => total[k] > 0 || k === 'cached' || k === 'stale' || k === 'never');
   const nameW = Math.max(5, ...[...perStage.keys()].map((s) => s.length));
@@ -341,7 +354,7 @@ async function cmdStatus(argv: string[]): Promise<number> {
     const list = rows.filter((r) => r.kind === k);
     if (!list.length) continue;
     out();
-    const color = k === 'cached' ? green : k === 'never' ? dim : k === 'missing' || k === 'corrupted' ? red : yellow;
+    const color = k === 'cached' ? green : k === 'never' ? dim : k === 'missing' || k === 'corrupted' || k === 'failed' ? red : yellow;
     out(color(`${STATUS_LABEL[k]} (${list.length}):`));
     for (const r of list.slice(0, limit)) out(`  ${r.id}${r.detail && r.detail !== 'never run' ? `\n      ${dim(r.detail)}` : ''}`);
     if (list.length > limit) out(dim(`  … and ${list.length - limit} more (dag status --all)`));
@@ -358,8 +371,8 @@ async function cmdLs(argv: string[]): Promise<number> {
   const analysis = keys.analyze(ids);
   const w = Math.max(...ids.map((i) => i.length), 8);
   for (const id of ids) {
-    const c = classify(analysis.get(id)!);
     const e = analysis.get(id)!;
+    const c = classifyWithFailure(cache, id, e);
     const rec = e.state === 'cached' ? e.record : cache.readIndex(id) ? cache.readRecord(cache.readIndex(id)!.key) : undefined;
     const size = rec ? Object.values(rec.outputs).reduce((a, o) => a + o.size, 0) : 0;
     out(`${id.padEnd(w)}  ${STATUS_LABEL[c.kind].padEnd(13)} ${rec ? `${formatDuration(rec.durationMs).padStart(7)}  ${formatBytes(size).padStart(10)}` : ''}`);
@@ -384,7 +397,7 @@ async function cmdShow(argv: string[]): Promise<number> {
   const inst: Instance = l.plan.instances.get(id)!;
   const { formatBytes, formatDuration, formatDevice } = await import('./report/format.ts');
   const { record, evaluation } = await latestRecord(l, id);
-  const status = classify(evaluation);
+  const status = classifyWithFailure(l.cache, id, evaluation);
   out(bold(id));
   out(`  stage      ${inst.stage} (kind ${inst.kind})`);
   out(`  status     ${STATUS_LABEL[status.kind]}${status.detail && status.kind !== 'cached' ? `: ${status.detail}` : ''}`);
@@ -573,13 +586,15 @@ async function cmdKinds(argv: string[]): Promise<number> {
 
 // ---------------------------------------------------------------- other engineers' commands
 
-async function delegate(modulePath: string, label: string, argv: string[]): Promise<number> {
+async function delegate(load: () => Promise<unknown>, modulePath: string, label: string, argv: string[]): Promise<number> {
+  // A literal import() per command, so the compiled build rewrites it to the .js module.
   let mod: { main?: (argv: string[]) => Promise<number> };
   try {
-    mod = await import(modulePath);
+    mod = (await load()) as typeof mod;
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'ERR_MODULE_NOT_FOUND' && String((e as Error).message).includes(modulePath.replace('./', ''))) {
+    const base = modulePath.replace(/^.*\//, '').replace(/\.ts$/, '');
+    if (code === 'ERR_MODULE_NOT_FOUND' && String((e as Error).message).includes(base)) {
       throw new CliError(`dag ${label} is not available in this build (${modulePath.replace('./', 'src/')} is missing)`, 1);
     }
     throw e;
@@ -608,7 +623,7 @@ export async function main(argv: string[]): Promise<number> {
       case '--version':
       case '-V':
       case 'version': {
-        const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+        const pkg = JSON.parse(readFileSync(join((await import('./core/modules.ts')).PACKAGE_ROOT, 'package.json'), 'utf8')) as { version: string };
         out(`dag ${pkg.version}`);
         return 0;
       }
@@ -635,11 +650,11 @@ export async function main(argv: string[]): Promise<number> {
       case 'kinds':
         return await cmdKinds(rest);
       case 'doctor':
-        return await delegate('./ml/doctor.ts', 'doctor', rest);
+        return await delegate(() => import('./ml/doctor.ts'), './ml/doctor.ts', 'doctor', rest);
       case 'weights':
-        return await delegate('./ml/weights-command.ts', 'weights', rest);
+        return await delegate(() => import('./ml/weights-command.ts'), './ml/weights-command.ts', 'weights', rest);
       case 'data':
-        return await delegate('./data/check-command.ts', 'data', rest);
+        return await delegate(() => import('./data/check-command.ts'), './data/check-command.ts', 'data', rest);
       default: {
         const { didYouMean } = await import('./pipeline/suggest.ts');
         const cmds = ['run', 'status', 'ls', 'show', 'cat', 'path', 'log', 'verify', 'gc', 'graph', 'kinds', 'doctor', 'weights', 'data', 'help'];

@@ -82,6 +82,27 @@ function checkSameStimuli(models: readonly Model[], who: string): void {
   }
 }
 
+/**
+ * CCA needs more data points than channels. A draw at a layer of h x w positions takes
+ * min(n, round(targetPoints / (h w))) of the n stimulus images the extract stage kept (at
+ * most the held-out fold), so a small data set starves the last block: say so in numbers.
+ */
+function checkEnoughPoints(id: string, layer: Layer, shape: readonly number[], p: CcaParams, round: (x: number) => number): void {
+  const [n = 0, h = 1, w = 1, c = 0] = shape;
+  const hw = h * w;
+  const images = Math.min(n, round(p.targetPoints / hw));
+  const points = images * hw;
+  const k = Math.min(c, p.channels);
+  if (k < points) return;
+  const need = Math.floor(k / hw) + 1;
+  throw new StageError(
+    'CCA_TOO_FEW_POINTS',
+    `${id}: at ${layer} (${h} x ${w} positions) a draw has ${points} data points (${images} of the ${n} held-out images) for ${k} channels; ` +
+      `CCA needs more data points than channels. The data set is too small for this CCA: it needs at least ${need} images per held-out fold` +
+      `${images === n ? '' : ` and targetPoints of at least ${need * hw}`}, or channels of at most ${Math.max(1, points - 1)}`,
+  );
+}
+
 export default defineStage<CcaParams>({
   kind: 'cca',
   doc: "Layer-wise CCA similarity (svcca, mean of all canonical correlations) of the protocol's model pairs on one target and fold; writes cca.csv in the paper's CCA_<t>.csv layout and repeats.json.",
@@ -107,7 +128,7 @@ export default defineStage<CcaParams>({
     const target = anyMeta.study.target ?? String(ctx.axes.dataset ?? 'target');
     const fold = anyMeta.study.fold ?? Number(ctx.axes.fold ?? 1);
     const { readNpy } = await import('../src/data/npy.ts');
-    const { layerCca, deriveSeed } = await import('../src/stats/index.ts');
+    const { layerCca, deriveSeed, roundHalfEven } = await import('../src/stats/index.ts');
     const cache = new Map<string, { data: Float32Array; shape: number[] }>();
     const acts = (m: Model, layer: Layer) => {
       const k = `${m.input.id}/${layer}`;
@@ -137,13 +158,22 @@ export default defineStage<CcaParams>({
       const values = {} as Record<Layer, number>;
       const reps: Record<string, number[]> = {};
       for (const layer of LAYERS) {
-        const r = layerCca(acts(left, layer), acts(right, layer), {
-          targetPoints: p.targetPoints,
-          channels: p.channels,
-          repeats: p.repeats,
-          epsilon: p.epsilon,
-          seed: deriveSeed(ctx.seed, 'cca', target, fold, pair.id, layer),
-        });
+        const a = acts(left, layer);
+        checkEnoughPoints(ctx.id, layer, a.shape, p, roundHalfEven);
+        let r;
+        try {
+          r = layerCca(a, acts(right, layer), {
+            targetPoints: p.targetPoints,
+            channels: p.channels,
+            repeats: p.repeats,
+            epsilon: p.epsilon,
+            seed: deriveSeed(ctx.seed, 'cca', target, fold, pair.id, layer),
+          });
+        } catch (e) {
+          // Bad input, not a bug: say which comparison and layer, without a stack.
+          if (e instanceof Error && e.name === 'StatsError') throw new StageError(String((e as { code?: unknown }).code ?? 'CCA_FAILED'), `${ctx.id}: ${pair.id} at ${layer}: ${e.message}`);
+          throw e;
+        }
         values[layer] = r.mean;
         reps[layer] = [...r.repeats];
         ctx.progress({ done: ++k, total: pairs.length * LAYERS.length, unit: 'layer', message: `${pair.id} ${layer}` });

@@ -13,7 +13,8 @@ import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import { ADAPTER_NAMES, getAdapter } from './adapters/index.ts';
 import { probeImageFile } from './decode.ts';
-import { displayPath, mergeOptions, readDataset, type PreprocessParams } from './preprocess.ts';
+import { displayPath, mergeOptions, parseSize, readDataset, type PreprocessParams } from './preprocess.ts';
+import { askOf, sizeProblems, type SizeAsk } from '../study/size-check.ts';
 import { countItems, examples } from './types.ts';
 
 /** Where the command writes (injectable for tests). */
@@ -61,8 +62,8 @@ function safeJson(s: string): unknown {
   }
 }
 
-/** Params of the preprocess instance for `dataset` in a pipeline file, or an error text. */
-async function paramsFromPipeline(dataset: string, file: string): Promise<PreprocessParams | string> {
+/** The preprocess instance for `dataset` in a pipeline file (params, and the plan around it), or an error text. */
+async function paramsFromPipeline(dataset: string, file: string): Promise<{ params: PreprocessParams; ask: (size: [number, number]) => SizeAsk } | string> {
   const { loadPipeline } = await import('../pipeline/load.ts');
   const { formatConfigErrors } = await import('../pipeline/errors.ts');
   const res = await loadPipeline(resolve(file));
@@ -72,7 +73,8 @@ async function paramsFromPipeline(dataset: string, file: string): Promise<Prepro
     const known = [...res.plan.instances.values()].filter((i) => i.kind === 'preprocess').map((i) => String(i.axes.dataset ?? i.id));
     return `${file}: no preprocess instance with dataset=${dataset} (found: ${known.join(', ') || 'none'})`;
   }
-  return found[0]!.params as unknown as PreprocessParams;
+  const inst = found[0]!;
+  return { params: inst.params as unknown as PreprocessParams, ask: (size) => askOf(res.plan.instances, inst.id, dataset, size) };
 }
 
 /** Entry point of `dag data ...` (argv after `data`, e.g. ['check', '--adapter', 'chest', ...]); resolves to the exit status. */
@@ -91,13 +93,15 @@ export async function main(argv: string[], io: CheckIo = defaultIo): Promise<num
   }
   const { opts, positional } = parsed;
   let params: PreprocessParams;
+  let ask: ((size: [number, number]) => SizeAsk) | undefined;
   if (positional.length === 1 && opts.adapter === undefined) {
     const got = await paramsFromPipeline(positional[0]!, String(opts.file ?? 'pipeline.yaml'));
     if (typeof got === 'string') {
       io.err(got);
       return 2;
     }
-    params = mergeOptions({ ...got, ...(({ file: _f, ...rest }) => rest)(opts) });
+    params = mergeOptions({ ...got.params, ...(({ file: _f, ...rest }) => rest)(opts) });
+    ask = got.ask;
   } else if (positional.length === 0 && typeof opts.adapter === 'string') {
     params = { ...opts, adapter: opts.adapter } as PreprocessParams;
     if (typeof params.root === 'string') params.root = resolve(params.root);
@@ -105,10 +109,10 @@ export async function main(argv: string[], io: CheckIo = defaultIo): Promise<num
     io.err(USAGE);
     return 2;
   }
-  return check(params, io);
+  return check(params, io, ask);
 }
 
-async function check(params: PreprocessParams, io: CheckIo): Promise<number> {
+async function check(params: PreprocessParams, io: CheckIo, ask?: (size: [number, number]) => SizeAsk): Promise<number> {
   const problems: string[] = [];
   try {
     getAdapter(params.adapter);
@@ -132,6 +136,8 @@ async function check(params: PreprocessParams, io: CheckIo): Promise<number> {
   data.classes.forEach((c, i) => io.out(`  ${String(i).padStart(2)} ${c.padEnd(width)} ${String(perClass[c]).padStart(7)}`));
   io.out(groups === null ? 'groups: none (stratified folds)' : `groups: ${groups} (largest ${perGroupMax} images; grouped folds)`);
   for (const w of data.warnings) io.out(`warning: ${w}`);
+  // Big enough for what the pipeline asks of it (folds, classes per fold, CCA points)?
+  if (ask) problems.push(...sizeProblems(perClass, ask(parseSize(params.size ?? 224))));
   if (data.missing.length > 0) problems.push(`${data.missing.length} listed file(s) missing: ${examples(data.missing)}`);
 
   // Decode every header, a few at a time.

@@ -5,7 +5,7 @@
  * `--only` checks and `dag status` (evaluated statically over the whole plan).
  */
 import { dirname, relative, resolve, isAbsolute, sep } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { PACKAGE_ROOT } from '../core/modules.ts';
 import type { Json } from './contract.ts';
 import type { Instance, Plan } from '../pipeline/plan.ts';
 import { canonicalJson, type CacheKey, type Digest } from '../cache/digest.ts';
@@ -14,7 +14,6 @@ import type { LocalCache, RunRecord } from '../cache/store.ts';
 import type { RunReason } from './events.ts';
 
 /** Root of the dag package itself (labels for code files outside the pipeline folder). */
-const PACKAGE_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
 /** External folders with more files than this keep no per-file listing in run records. */
 const MAX_LISTED_FILES = 5000;
