@@ -181,6 +181,10 @@ async function cmdRun(argv: string[]): Promise<number> {
     selected = new Set(plan.instances.keys());
   }
   const forced = values.force?.length ? await matchTargets(plan, values.force, '--force') : new Set<string>();
+  // Pin the code identity of every kind now, next to when this process chose its code (the
+  // compiled build of the sources as they were at start): an edit during a long run must not
+  // label results of the old code with the new code's digest.
+  for (const kind of new Set([...selected].map((id) => plan.instances.get(id)!.kind))) keys.codeIdentity(kind);
   const { checkOnlyInputs, runPlan } = await import('./executor/scheduler.ts');
 
   if (values.only) {
