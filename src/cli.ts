@@ -49,6 +49,13 @@ commands:
   cat INSTANCE OUTPUT      write an output's bytes to stdout
   path INSTANCE OUTPUT     print an output's path in the store
   log INSTANCE             the log of the latest run (or failed attempt)
+  metrics [TARGET...] [--json|--csv] [--over AXIS] [--metric NAME]
+                           every metrics.json in a table, mean ± sd over folds
+  metrics --diff, diff     how metrics moved since each instance's previous run, and why
+  export [TARGET...] --to DIR [--copy]
+                           outputs under DIR/<stage>/<axis=value,...>/<file> (hard links)
+  open INSTANCE [FILE] [--no-open]
+                           print a browsable path of FILE (default: the report) and open it
   verify                   re-hash every stored object; exit 1 if any is corrupted
   gc [--dry-run] [--keep-all-versions]
                            delete what the current pipeline no longer references
@@ -200,6 +207,9 @@ async function cmdRun(argv: string[]): Promise<number> {
   if (values['dry-run']) return dryRun(plan, keys, selected, forced);
 
   const reporter = createReporter(reporterName, process.stdout);
+  // Keys of the selection's sinks (reports live there), to name the report at the end.
+  const upstreamOfSelected = new Set([...selected].flatMap((id) => plan.instances.get(id)!.deps));
+  const sinkKeys = new Map<string, string>();
   const controller = new AbortController();
   let signals = 0;
   const onSignal = (sig: NodeJS.Signals): void => {
@@ -220,10 +230,18 @@ async function cmdRun(argv: string[]): Promise<number> {
       jobs: jobs ?? (await import('node:os')).availableParallelism(),
       gpus: () => detectGpus(values.gpus).ids,
       keepGoing: values['keep-going'] ?? false,
-      emit: (e) => reporter.handle(e),
+      emit: (e) => {
+        if ((e.type === 'done' || e.type === 'cached') && !upstreamOfSelected.has(e.id)) sinkKeys.set(e.id, e.key);
+        reporter.handle(e);
+      },
       signal: controller.signal,
     });
+    reporter.close();
     if (res.interrupted) return 130;
+    if (reporterName !== 'json') {
+      const { reportPaths } = await import('./cli/export.ts');
+      for (const p of reportPaths(cache, sinkKeys)) out(`report: ${p}`);
+    }
     return res.counts.failed > 0 || res.counts.skipped > 0 ? 1 : 0;
   } finally {
     reporter.close();
@@ -545,6 +563,44 @@ async function cmdGc(argv: string[]): Promise<number> {
   return 0;
 }
 
+// ---------------------------------------------------------------- export / open
+
+async function cmdExport(argv: string[]): Promise<number> {
+  const { values, positionals } = parse(argv, { to: { type: 'string', short: 'o' }, copy: { type: 'boolean' } });
+  if (!values.to) throw new CliError('dag export needs --to DIR: dag export [TARGET...] --to DIR');
+  const l = await loadPlan(values, { createCache: false, quietWarnings: true });
+  const ids = positionals.length ? [...(await matchTargets(l.plan, positionals, 'target'))] : [...l.plan.instances.keys()];
+  const order = [...l.plan.instances.keys()].filter((id) => ids.includes(id));
+  const [{ exportOutputs }, { formatBytes }] = await Promise.all([import('./cli/export.ts'), import('./report/format.ts')]);
+  return exportOutputs(l, order, { to: values.to, copy: values.copy ?? false }, { out, err }, { bytes: formatBytes });
+}
+
+async function cmdOpen(argv: string[]): Promise<number> {
+  const { values, positionals } = parse(argv, { 'no-open': { type: 'boolean' } });
+  const l = await loadPlan(values, { createCache: false, quietWarnings: true });
+  const id = await oneInstance(l.plan, positionals[0]);
+  const { openOutput } = await import('./cli/export.ts');
+  return openOutput(l, id, positionals[1], { open: !values['no-open'] }, { out, err });
+}
+
+async function cmdMetrics(argv: string[], diff = false): Promise<number> {
+  const { values, positionals } = parse(argv, {
+    json: { type: 'boolean' },
+    csv: { type: 'boolean' },
+    diff: { type: 'boolean' },
+    over: { type: 'string' },
+    metric: { type: 'string', multiple: true },
+  });
+  if (values.json && values.csv) throw new CliError('--json and --csv: choose one');
+  const l = await loadPlan(values, { createCache: false, quietWarnings: true });
+  const picked = positionals.length ? await matchTargets(l.plan, positionals, 'target') : undefined;
+  const ids = [...l.plan.instances.keys()].filter((id) => !picked || picked.has(id));
+  const format = values.json ? 'json' : values.csv ? 'csv' : 'table';
+  const { showMetrics, diffMetrics } = await import('./cli/metrics.ts');
+  if (diff || values.diff) return diffMetrics(l, ids, { format, only: values.metric ?? [] }, { out, err });
+  return showMetrics(l, ids, { format, over: values.over ?? 'fold', only: values.metric ?? [] }, { out, err });
+}
+
 // ---------------------------------------------------------------- graph / kinds
 
 async function cmdGraph(argv: string[]): Promise<number> {
@@ -651,6 +707,14 @@ export async function main(argv: string[]): Promise<number> {
         return await cmdGc(rest);
       case 'graph':
         return await cmdGraph(rest);
+      case 'metrics':
+        return await cmdMetrics(rest);
+      case 'diff':
+        return await cmdMetrics(rest, true);
+      case 'export':
+        return await cmdExport(rest);
+      case 'open':
+        return await cmdOpen(rest);
       case 'kinds':
         return await cmdKinds(rest);
       case 'doctor':
@@ -661,7 +725,7 @@ export async function main(argv: string[]): Promise<number> {
         return await delegate(() => import('./data/check-command.ts'), './data/check-command.ts', 'data', rest);
       default: {
         const { didYouMean } = await import('./pipeline/suggest.ts');
-        const cmds = ['run', 'status', 'ls', 'show', 'cat', 'path', 'log', 'verify', 'gc', 'graph', 'kinds', 'doctor', 'weights', 'data', 'help'];
+        const cmds = ['run', 'status', 'ls', 'show', 'cat', 'path', 'log', 'export', 'open', 'metrics', 'diff', 'verify', 'gc', 'graph', 'kinds', 'doctor', 'weights', 'data', 'help'];
         throw new CliError(`unknown command '${cmd}'${didYouMean(cmd, cmds)}; run 'dag help'`);
       }
     }
