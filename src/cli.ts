@@ -44,7 +44,7 @@ commands:
     --keep-going           after a failure, keep running independent branches
     --reporter R           pretty | plain | json (default: pretty on a TTY, else plain)
   status [--all]           every instance: cached, stale (and what changed) or never run
-  ls [STAGE]               instances with state, duration and output size
+  ls [STAGE] [--json]      instances with state, duration and output size
   show INSTANCE            run record, key preimage, outputs, device, duration, log tail
   cat INSTANCE OUTPUT      write an output's bytes to stdout
   path INSTANCE OUTPUT     print an output's path in the store
@@ -59,7 +59,7 @@ commands:
   verify                   re-hash every stored object; exit 1 if any is corrupted
   gc [--dry-run] [--keep-all-versions]
                            delete what the current pipeline no longer references
-  graph [--instances] [--format mermaid|dot]
+  graph [--instances] [--format mermaid|dot] [--svg FILE]
   kinds                    stage kinds and their params
   doctor                   check the machine (backends, GPUs)
   weights check ...        check a weights file
@@ -385,19 +385,29 @@ async function cmdStatus(argv: string[]): Promise<number> {
 }
 
 async function cmdLs(argv: string[]): Promise<number> {
-  const { values, positionals } = parse(argv, {});
+  const { values, positionals } = parse(argv, { json: { type: 'boolean' } });
   const { plan, keys, cache } = await loadPlan(values, { createCache: false, quietWarnings: true });
   const { formatBytes, formatDuration } = await import('./report/format.ts');
   const ids = positionals.length ? [...plan.instances.keys()].filter((id) => positionals.includes(plan.instances.get(id)!.stage)) : [...plan.instances.keys()];
   if (positionals.length && ids.length === 0) throw new CliError(`no stage named ${positionals.join(', ')}; stages: ${[...plan.stages.keys()].join(', ')}`);
   const analysis = keys.analyze(ids);
-  const w = Math.max(...ids.map((i) => i.length), 8);
-  for (const id of ids) {
+  const rows = ids.map((id) => {
     const e = analysis.get(id)!;
     const c = classifyWithFailure(cache, id, e);
-    const rec = e.state === 'cached' ? e.record : cache.readIndex(id) ? cache.readRecord(cache.readIndex(id)!.key) : undefined;
+    const idx = e.state === 'cached' ? undefined : cache.readIndex(id);
+    const rec = e.state === 'cached' ? e.record : idx ? cache.readRecord(idx.key) : undefined;
     const size = rec ? Object.values(rec.outputs).reduce((a, o) => a + o.size, 0) : 0;
-    out(`${id.padEnd(w)}  ${STATUS_LABEL[c.kind].padEnd(13)} ${rec ? `${formatDuration(rec.durationMs).padStart(7)}  ${formatBytes(size).padStart(10)}` : ''}`);
+    const inst = plan.instances.get(id)!;
+    return { id, stage: inst.stage, axes: inst.axes, state: c.kind, durationMs: rec?.durationMs ?? null, bytes: rec ? size : null, outputs: rec ? Object.keys(rec.outputs).length : null, endedAt: rec?.endedAt ?? null };
+  });
+  if (values.json) {
+    out(JSON.stringify(rows, null, 2));
+    return 0;
+  }
+  const w = Math.max(...ids.map((i) => i.length), 8);
+  out(bold(`${'instance'.padEnd(w)}  ${'state'.padEnd(13)} ${'ran for'.padStart(7)}  ${'outputs'.padStart(10)}`));
+  for (const r of rows) {
+    out(`${r.id.padEnd(w)}  ${STATUS_LABEL[r.state].padEnd(13)} ${r.durationMs !== null ? `${formatDuration(r.durationMs).padStart(7)}  ${formatBytes(r.bytes ?? 0).padStart(10)}` : ''}`.trimEnd());
   }
   return 0;
 }
@@ -604,10 +614,24 @@ async function cmdMetrics(argv: string[], diff = false): Promise<number> {
 // ---------------------------------------------------------------- graph / kinds
 
 async function cmdGraph(argv: string[]): Promise<number> {
-  const { values } = parse(argv, { instances: { type: 'boolean' }, format: { type: 'string' } });
+  const { values } = parse(argv, { instances: { type: 'boolean' }, format: { type: 'string' }, svg: { type: 'string' } });
   const format = values.format ?? 'mermaid';
   if (format !== 'mermaid' && format !== 'dot') throw new CliError(`--format ${format}: expected mermaid or dot`);
   const l = await loadPlan(values, { createCache: false, quietWarnings: true });
+  if (values.svg !== undefined) {
+    if (values.svg === '') throw new CliError('--svg needs a file name: dag graph --svg graph.svg');
+    const ids = [...l.plan.instances.keys()];
+    const analysis = l.keys.analyze(ids);
+    const states = new Map(ids.map((id) => {
+      const k = classifyWithFailure(l.cache, id, analysis.get(id)!).kind;
+      return [id, k === 'cached' ? 'cached' : k === 'failed' || k === 'missing' || k === 'corrupted' ? 'failed' : k === 'stale' ? 'stale' : 'never'] as const;
+    }));
+    const { toSvg } = await import('./graph/svg.ts');
+    const { writeFileSync } = await import('node:fs');
+    writeFileSync(values.svg, toSvg(l.plan, values.instances ? 'instance' : 'stage', states));
+    out(resolve(values.svg));
+    return 0;
+  }
   let mod: { toMermaid?: (p: Plan, level: 'stage' | 'instance') => string; toDot?: (p: Plan, level: 'stage' | 'instance') => string };
   try {
     mod = await import('./graph/render.ts');
