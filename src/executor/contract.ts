@@ -84,6 +84,12 @@ export interface Progress {
   unit?: string;
   /** Short free text, e.g. `loss 0.412`. */
   message?: string;
+  /**
+   * The whole instance's work, when done/total describe only a part of it (the batches of
+   * one epoch): `done` units of `total`, where total counts the most that can remain (early
+   * stopping may end sooner). Reporters take bars and ETAs from it when present.
+   */
+  overall?: { done: number; total: number };
 }
 
 /** The device an instance was given. `id` is the card id exported as CUDA_VISIBLE_DEVICES. */

@@ -300,6 +300,25 @@ export async function finetune(tf: Tf, opts: FinetuneOptions): Promise<FinetuneR
   const [n, h, w, c] = opts.train.shape;
   const evalBatch = p.evalBatchSize ?? p.batchSize;
   const nBatches = Math.ceil(n / p.batchSize);
+  // Whole-run work for honest ETAs: a training batch counts TRAIN_WORK units (forward and
+  // backward), a validation batch one; the total is what remains at most (every phase to
+  // its maxEpochs, then the final evaluation) and shrinks when early stopping ends a phase.
+  const TRAIN_WORK = 3;
+  const valBatches = Math.ceil(opts.val.shape[0] / evalBatch);
+  const epochWork = TRAIN_WORK * nBatches + valBatches;
+  let work = 0;
+  let planned = 0;
+  const replan = (pi: number, phaseEpochs: number): void => {
+    let rest = valBatches;
+    for (let j = pi; j < phases.length; j++) rest += (phases[j]!.maxEpochs - (j === pi ? phaseEpochs : 0)) * epochWork;
+    planned = work + rest;
+  };
+  const report = (x: Progress, units: number): void => {
+    work += units;
+    progress({ ...x, overall: { done: work, total: Math.max(planned, work) } });
+  };
+  const evalProgress = (x: Progress): void => report(x, 1);
+  replan(startPhase, resumePhase?.phaseEpochs ?? 0);
 
   for (let pi = startPhase; pi < phases.length; pi++) {
     const ph = phases[pi]!;
@@ -315,6 +334,7 @@ export async function finetune(tf: Tf, opts: FinetuneOptions): Promise<FinetuneR
     }
     try {
       while (phaseEpochs < ph.maxEpochs && !es.stopped) {
+        replan(pi, phaseEpochs);
         const epoch = epochs + 1;
         const t0 = performance.now();
         const order = epochOrder(p.seed, epoch, n);
@@ -336,9 +356,9 @@ export async function finetune(tf: Tf, opts: FinetuneOptions): Promise<FinetuneR
           lossSum += loss * bs;
           correct += countCorrect(net.head, probs, net.classes, yArr);
           const seen = Math.min(n, (b + 1) * p.batchSize);
-          progress({ done: b + 1, total: nBatches, unit: 'batch', message: `${ph.phase} epoch ${epoch} (${phaseEpochs + 1}/${ph.maxEpochs}) loss ${(lossSum / seen).toFixed(4)}` });
+          report({ done: b + 1, total: nBatches, unit: 'batch', message: `${ph.phase} epoch ${epoch} (${phaseEpochs + 1}/${ph.maxEpochs}) loss ${(lossSum / seen).toFixed(4)}` }, TRAIN_WORK);
         }
-        const v = evaluate(tf, net, opts.val, evalBatch, pre, p, { signal: opts.signal, what: `${ph.phase} epoch ${epoch} validation`, progress });
+        const v = evaluate(tf, net, opts.val, evalBatch, pre, p, { signal: opts.signal, what: `${ph.phase} epoch ${epoch} validation`, progress: evalProgress });
         const row: HistoryRow = {
           epoch,
           phase: ph.phase,
@@ -377,7 +397,8 @@ export async function finetune(tf: Tf, opts: FinetuneOptions): Promise<FinetuneR
             (newBest !== null ? ' *best*' : '') +
             (es.stopped ? ` early stop (${ph.monitor}, patience ${ph.patience})` : ''),
         );
-        progress({ done: phaseEpochs, total: ph.maxEpochs, unit: 'epoch', message: `${ph.phase} epoch ${epoch}: val_loss ${row.val_loss.toFixed(4)} val_acc ${row.val_acc.toFixed(4)}` });
+        if (es.stopped || phaseEpochs >= ph.maxEpochs) replan(pi + 1, 0);
+        report({ done: phaseEpochs, total: ph.maxEpochs, unit: 'epoch', message: `${ph.phase} epoch ${epoch}: val_loss ${row.val_loss.toFixed(4)} val_acc ${row.val_acc.toFixed(4)}` }, 0);
       }
     } finally {
       opt.dispose();
@@ -386,7 +407,8 @@ export async function finetune(tf: Tf, opts: FinetuneOptions): Promise<FinetuneR
 
   // The evaluated and saved model is the best-validation checkpoint (ModelCheckpoint).
   if (bestWeights !== null) setWeightArrays(tf, net.model, bestWeights, 'best checkpoint');
-  const final = evaluate(tf, net, opts.val, evalBatch, pre, p, { signal: opts.signal, what: 'evaluation of the best checkpoint', progress });
+  replan(phases.length, 0);
+  const final = evaluate(tf, net, opts.val, evalBatch, pre, p, { signal: opts.signal, what: 'evaluation of the best checkpoint', progress: evalProgress });
   const metrics = evaluationMetrics({
     head: net.head,
     classes: net.classes,
