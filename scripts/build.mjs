@@ -6,10 +6,11 @@
 // The build id is a sha256 over the path and the BYTES of every source file (and of this
 // script and esbuild's version), recomputed at every start (~10 ms): an edited source has a
 // new id, whose build does not exist yet, so a stale build can never run. A missing build is
-// made on the spot when esbuild (a dev dependency) is installed (about a second, once per
-// change), written to a temporary folder and renamed into place, so concurrent starts never
-// see half a build. Without esbuild (a production install) dag runs from the sources through
-// tsx: correct, only slower. `npm install` in a clone builds once (`prepare`).
+// made on the spot (esbuild is a dependency, and tsx's; about a second, once per change),
+// written to a temporary folder and renamed into place, so concurrent starts never see half
+// a build. Where the package folder is read-only (a root-owned global install), or with
+// DAG_NO_BUILD=1, dag runs from the sources through tsx: correct, only slower. `npm install`
+// in a clone builds once (`prepare`).
 //
 //   node scripts/build.mjs          build (if needed) and print the build folder
 //   node scripts/build.mjs --clean  remove every build
@@ -152,7 +153,11 @@ export async function compiledEntry() {
     await build(id, files);
     return entry;
   } catch (e) {
-    process.stderr.write(`dag: could not compile the sources (${e instanceof Error ? e.message.split('\n')[0] : e}); running them through tsx\n`);
+    // A read-only install (e.g. global, root-owned) cannot hold a build: run through tsx quietly.
+    const code = /** @type {{code?: string}} */ (e).code;
+    if (code !== 'EACCES' && code !== 'EROFS' && code !== 'EPERM') {
+      process.stderr.write(`dag: could not compile the sources (${e instanceof Error ? e.message.split('\n')[0] : e}); running them through tsx\n`);
+    }
     return null;
   }
 }
