@@ -350,8 +350,14 @@ async function cmdStatus(argv: string[]): Promise<number> {
   const ids = [...plan.instances.keys()];
   const analysis = keys.analyze(ids);
   const rows = ids.map((id) => ({ id, stage: plan.instances.get(id)!.stage, ...classifyWithFailure(cache, id, analysis.get(id)!) }));
+  // Problems the kinds can see before anything runs (a data set too small for the study).
+  const { runPreflights } = await import('./cli/preflight.ts');
+  const preflight = await runPreflights(plan);
   if (values.json) {
-    for (const r of rows) out(JSON.stringify(r));
+    for (const r of rows) {
+      const mine = preflight.filter((w) => w.id === r.id).map((w) => w.message);
+      out(JSON.stringify(mine.length ? { ...r, preflight: mine } : r));
+    }
     return 0;
   }
   const perStage = new Map<string, Record<StatusKind, number>>();
@@ -369,6 +375,11 @@ async function cmdStatus(argv: string[]): Promise<number> {
   out(`${'stage'.padEnd(nameW)}  ${cols.map((k) => STATUS_LABEL[k].padStart(9)).join(' ')}`);
   for (const [stage, c] of perStage) {
     out(`${stage.padEnd(nameW)}  ${cols.map((k) => String(c[k] || '·').padStart(9)).join(' ')}`);
+  }
+  if (preflight.length) {
+    out();
+    out(yellow(`warnings before running (${preflight.length}):`));
+    for (const w of preflight) out(`  ${w.id}: ${w.message}`);
   }
   const limit = values.all ? Infinity : 10;
   for (const k of STATUS_ORDER) {

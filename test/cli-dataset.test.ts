@@ -3,8 +3,8 @@
  * line the README gives (`derm: { adapter: folder, root: data/derm }`), with real PNG files
  * generated in a temp dir. Through the real CLI: the plan grows by the derm instances with no
  * config error and every other instance unchanged; the derm preprocess runs on the folder;
- * `dag data check derm` passes for a big enough set and, for a too small one, names the
- * numbers the CCA stage would fail on (held-out images per fold, points, channels).
+ * `dag data check derm` passes for a big enough set and, for a too small one, it and
+ * `dag status` name the numbers the CCA stage would fail on (held-out images per fold, points, channels).
  * (The full derm run through fine-tuning, CCA and the report takes minutes; it was run by
  * hand, see the README.)
  */
@@ -65,6 +65,8 @@ test('the default pipeline plus one datasets entry runs a folder data set; data 
     let r = dag(dir, 'data', 'check', 'derm');
     assert.equal(r.code, 0, r.out + r.err);
     assert.match(r.out, /images: 60 in 2 classes/);
+    r = dag(dir, 'status');
+    assert.ok(!/warnings before running/.test(r.out), 'big enough: no warning');
     r = dag(dir, 'run', 'preprocess[dataset=derm]', '--reporter', 'plain');
     assert.equal(r.code, 0, r.out + r.err);
     assert.match(r.out, /done\s+preprocess\[dataset=derm\]/);
@@ -78,6 +80,10 @@ test('the default pipeline plus one datasets entry runs a folder data set; data 
     r = dag(dir, 'data', 'check', 'derm');
     assert.equal(r.code, 1);
     assert.match(r.out, /cca\[dataset=derm,fold=1\]: CCA at block4 \(1 x 1 positions at 32 x 32 px\) gets 2 data points from a held-out fold of 2 images \(8 images \/ 3 folds\) for 16 channels; .*at least 17 images per fold, about 51 in all/);
+    // dag status warns too, before anything runs.
+    r = dag(dir, 'status');
+    assert.equal(r.code, 0, r.err);
+    assert.match(r.out, /warnings before running \(1\):\n\s+preprocess\[dataset=derm\]: cca\[dataset=derm,fold=1\]: CCA at block4 .*held-out fold of 2 images/);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
