@@ -43,6 +43,7 @@ commands:
     --gpus N|ID,ID|none    GPU cards (default: CUDA_VISIBLE_DEVICES, else nvidia-smi -L)
     --keep-going           after a failure, keep running independent branches
     --reporter R           pretty | plain | json (default: pretty on a TTY, else plain)
+    --executor E           local | slurm (default: the pipeline's executor.type, else local)
   status [--all]           every instance: cached, stale (and what changed) or never run
   ls [STAGE] [--json]      instances with state, duration and output size
   show INSTANCE            run record, key preimage, outputs, device, duration, log tail
@@ -157,8 +158,11 @@ async function cmdRun(argv: string[]): Promise<number> {
     gpus: { type: 'string' },
     'keep-going': { type: 'boolean', short: 'k' },
     reporter: { type: 'string' },
+    executor: { type: 'string' },
   });
   const { isReporterName, createReporter } = await import('./report/reporter.ts');
+  const { isExecutorName, executorName, createExecutor, EXECUTOR_NAMES } = await import('./executor/choose.ts');
+  if (values.executor !== undefined && !isExecutorName(values.executor)) throw new CliError(`--executor ${values.executor}: expected ${EXECUTOR_NAMES.join(' or ')}`);
   const reporterName = values.reporter ?? (process.stdout.isTTY ? 'pretty' : 'plain');
   if (!isReporterName(reporterName)) throw new CliError(`--reporter ${reporterName}: expected pretty, plain or json`);
   let jobs: number | undefined;
@@ -221,14 +225,18 @@ async function cmdRun(argv: string[]): Promise<number> {
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   try {
+    const slots = jobs ?? (await import('node:os')).availableParallelism();
+    const gpus = (): string[] => detectGpus(values.gpus).ids;
+    const executor = await createExecutor(executorName(values.executor as Parameters<typeof executorName>[0], plan), { plan, cache, jobs: slots, gpus, signal: controller.signal });
     const res = await runPlan({
       plan,
       cache,
       keys,
       selected,
       forced,
-      jobs: jobs ?? (await import('node:os')).availableParallelism(),
-      gpus: () => detectGpus(values.gpus).ids,
+      executor,
+      jobs: slots,
+      gpus,
       keepGoing: values['keep-going'] ?? false,
       emit: (e) => {
         if ((e.type === 'done' || e.type === 'cached') && !upstreamOfSelected.has(e.id)) sinkKeys.set(e.id, e.key);

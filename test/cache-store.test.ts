@@ -12,7 +12,7 @@ import { test } from 'node:test';
 import { canonicalJson, type CacheKey, type Digest } from '../src/cache/digest.ts';
 import { cacheKey, describeChange, diffPreimages, KEY_SCHEMA_VERSION, type KeyPreimage } from '../src/cache/key.ts';
 import { CacheLayout } from '../src/cache/layout.ts';
-import { readLock, tryLock, unlock } from '../src/cache/lock.ts';
+import { heartbeat, readLock, tryLock, unlock } from '../src/cache/lock.ts';
 import { StatCache } from '../src/cache/stat-cache.ts';
 import { LocalCache } from '../src/cache/store.ts';
 
@@ -96,6 +96,33 @@ test('locks: held by a live owner, broken when the owner is dead', () => {
   assert.equal(tryLock(layout, key), true, 'stale lock of a dead process is broken');
   assert.equal(readLock(layout.lockPath(key))?.owner.pid, process.pid);
   unlock(layout, key);
+});
+
+test('locks of other hosts (Slurm jobs on a shared cache): alive while their heartbeat is fresh, broken once it is stale', () => {
+  const dir = tmp();
+  const layout = new CacheLayout(join(dir, 'cache'));
+  layout.ensure();
+  const key = 'j'.repeat(64) as CacheKey;
+  const file = layout.lockPath(key);
+  writeFileSync(file, JSON.stringify({ pid: 1, host: 'node-elsewhere', procStart: '1', lockedAt: new Date().toISOString(), jobId: '4711_3' }));
+  assert.equal(tryLock(layout, key), false, 'a fresh heartbeat on another host counts as alive');
+  const old = new Date(Date.now() - 120_000);
+  utimesSync(file, old, old); // its node died: no heartbeat for two minutes
+  assert.equal(tryLock(layout, key), true, 'a stale heartbeat is broken on any host');
+  assert.equal(readLock(file)?.owner.host, hostname());
+  utimesSync(file, old, old);
+  assert.equal(heartbeat(layout, key), true, 'the holder refreshes its heartbeat');
+  assert.ok(Date.now() - readLock(file)!.heartbeatMs < 10_000);
+  unlock(layout, key);
+  // A tmp entry of another host is never swept by this one, even when that pid is dead here.
+  const deadPid = Number(spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' }).stdout);
+  const foreign = join(layout.tmp, `${deadPid}-h00000000-abcdef-out`);
+  const local = layout.tmpPath('out').replace(`${process.pid}-`, `${deadPid}-`);
+  mkdirSync(foreign);
+  mkdirSync(local);
+  new LocalCache(join(dir, 'cache')).sweepTmp();
+  assert.equal(existsSync(foreign), true, 'another host\'s entry is kept');
+  assert.equal(existsSync(local), false, 'this host\'s entry of a dead pid is swept');
 });
 
 test('publish moves outputs into objects by digest; checks catch corruption and loss', () => {

@@ -68,6 +68,23 @@ test('two dag run processes on one cache both finish and compute each instance o
   assert.match(r.stdout, /3 instances — 3 cached/);
 });
 
+test('two concurrent dag runs split the work: locks are taken when an instance starts, not when queued', async () => {
+  const p = new Project(`stages:
+  w:
+    uses: echo
+    matrix: { k: [1, 2, 3, 4] }
+    params: { output: "\${k}", sleepMs: 2000 }
+`);
+  // One slot each: a run that locked every queued instance up front would leave the other nothing to do.
+  const [r1, r2] = await Promise.all([p.run(['run', '-j', '1', '--reporter', 'plain']), p.run(['run', '-j', '1', '--reporter', 'plain'])]);
+  assert.equal(r1.code, 0, r1.stderr + r1.stdout);
+  assert.equal(r2.code, 0, r2.stderr + r2.stdout);
+  const ran = (r: { stdout: string }): number => (r.stdout.match(/^done\s/gm) ?? []).length;
+  assert.ok(ran(r1) >= 1 && ran(r2) >= 1, `both runs compute:\n${r1.stdout}\n---\n${r2.stdout}`);
+  assert.equal(ran(r1) + ran(r2), 4, 'each instance computed by exactly one run');
+  assert.deepEqual(p.takeInvocations(), ['w[k=1]', 'w[k=2]', 'w[k=3]', 'w[k=4]']);
+});
+
 test('SIGTERM stops the workers, publishes nothing partial, releases locks, exits 130', async () => {
   const p = new Project(`stages:
   long:

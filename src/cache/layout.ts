@@ -9,14 +9,19 @@
  * cache/failed/<h>.json         the last failed attempt of an instance (error + log)
  * cache/locks/<key>.lock        per-key locks {pid, host, procStart, lockedAt}
  * cache/work/<key>/             workDir of an instance: survives crashes, removed on publish
- * cache/tmp/<pid>-…/            outDirs and temp files (same filesystem -> atomic rename)
+ * cache/tmp/<pid>-<host>-…/     outDirs and temp files (same filesystem -> atomic rename)
+ * cache/slurm/<batch>/          one Slurm job (array): tasks.json, <i>.events, <i>.out
  * cache/stat-cache.json         external-file digests memoised by (dev, ino, size, mtime, ctime)
  * ```
  */
 import { mkdirSync, readFileSync, renameSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
 import { sha256Hex, type CacheKey, type Digest } from './digest.ts';
+
+/** This host in tmp/ names: `h` + 8 hex digits of the hostname's sha256. */
+export const HOST_TAG = `h${sha256Hex(hostname()).slice(0, 8)}`;
 
 /** The layout version this code reads and writes. */
 export const CACHE_LAYOUT_VERSION = 1;
@@ -41,6 +46,8 @@ export class CacheLayout {
   get locks(): string { return join(this.root, 'locks'); }
   get work(): string { return join(this.root, 'work'); }
   get tmp(): string { return join(this.root, 'tmp'); }
+  /** Slurm job batches: task specs, the jobs' event files and logs (see src/executor/slurm). */
+  get slurm(): string { return join(this.root, 'slurm'); }
   get statCache(): string { return join(this.root, 'stat-cache.json'); }
   get versionFile(): string { return join(this.root, 'VERSION'); }
   /** Where the object with this digest lives (two-character fan-out like git). */
@@ -81,9 +88,13 @@ export class CacheLayout {
     }
   }
 
-  /** A fresh path in tmp/ for this process (pid in the name so dead owners can be swept). */
+  /**
+   * A fresh path in tmp/ for this process: `<pid>-<host tag>-<random>-<label>`, so the
+   * entries of dead processes can be swept, and only by a process on the same host (on a
+   * shared cache another node's pids mean nothing here).
+   */
   tmpPath(label: string): string {
-    return join(this.tmp, `${process.pid}-${randomBytes(6).toString('hex')}-${label}`);
+    return join(this.tmp, `${process.pid}-${HOST_TAG}-${randomBytes(6).toString('hex')}-${label}`);
   }
 }
 

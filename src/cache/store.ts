@@ -13,7 +13,7 @@ import { join, relative } from 'node:path';
 import type { DeviceAssignment } from '../executor/contract.ts';
 import { digestBytes, digestFileSync, type CacheKey, type Digest } from './digest.ts';
 import type { KeyPreimage, OutputManifest } from './key.ts';
-import { atomicWriteFile, CacheLayout, readJsonIfExists } from './layout.ts';
+import { atomicWriteFile, CacheLayout, HOST_TAG, readJsonIfExists } from './layout.ts';
 import { StatCache } from './stat-cache.ts';
 
 /** What `cache/runs/<key>.json` holds: one successful, published run of an instance. */
@@ -285,13 +285,18 @@ export class LocalCache {
     return { checked: objects.length, bytes, problems };
   }
 
-  /** Remove tmp/ entries left by processes that no longer run (named `<pid>-…`). */
+  /**
+   * Remove tmp/ entries left by processes of this host that no longer run (named
+   * `<pid>-<host tag>-…`; entries of other hosts on a shared cache are left alone).
+   */
   sweepTmp(): void {
     let names: string[] = [];
     try { names = readdirSync(this.layout.tmp); } catch { return; }
     for (const n of names) {
-      const pid = Number(n.split('-')[0]);
+      const [pidText, tag] = n.split('-');
+      const pid = Number(pidText);
       if (!Number.isInteger(pid) || pid === process.pid) continue;
+      if (tag && /^h[0-9a-f]{8}$/.test(tag) && tag !== HOST_TAG) continue;
       let alive = true;
       try { process.kill(pid, 0); } catch (e) { alive = (e as NodeJS.ErrnoException).code !== 'ESRCH'; }
       if (!alive) rmSync(join(this.layout.tmp, n), { recursive: true, force: true });

@@ -44,7 +44,10 @@ export type EngineEvent =
   | { type: 'plan'; t: number; total: number; ids: string[] }
   | { type: 'queued'; t: number; id: string; stage: string; reason: RunReason }
   | { type: 'waiting'; t: number; id: string; stage: string; on: string }
-  | { type: 'started'; t: number; id: string; stage: string; device: DeviceAssignment; etaMs: number | null }
+  /** Handed to a batch system: `executor` is `slurm`, `jobId` `4711` or `4711_3` (an array task). */
+  | { type: 'submitted'; t: number; id: string; stage: string; executor: string; jobId: string; logPath: string }
+  /** `jobId`/`host` only when it runs in a Slurm job. */
+  | { type: 'started'; t: number; id: string; stage: string; device: DeviceAssignment; etaMs: number | null; jobId?: string; host?: string | null }
   | { type: 'progress'; t: number; id: string; stage: string; progress: Progress }
   | { type: 'log'; t: number; id: string; stage: string; level: 'info' | 'warn'; message: string }
   | { type: 'cached'; t: number; id: string; stage: string; key: string }

@@ -1,23 +1,21 @@
 /**
  * The scheduler behind `dag run`: evaluates instances in dependency order as upstream
  * results arrive (early cutoff needs the real upstream output digests), skips cached
- * ones without forking anything, runs the rest in worker processes bounded by the CPU
- * and GPU pools, publishes outputs, and emits events. It never prints.
+ * ones without running anything, hands the rest to an executor (worker processes on this
+ * machine, or Slurm jobs) with what each needs, waits for instances another process is
+ * computing, and emits events. It never prints.
  */
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
-import { hostname } from 'node:os';
 import { pathToFileURL } from 'node:url';
-import type { DeviceAssignment, UpstreamInput } from './contract.ts';
+import type { UpstreamInput } from './contract.ts';
 import type { Instance, Plan } from '../pipeline/plan.ts';
-import type { CacheKey } from '../cache/digest.ts';
 import type { OutputManifest } from '../cache/key.ts';
-import { acquireLock, unlock } from '../cache/lock.ts';
+import { describeOwner, liveOwner, waitForLock } from '../cache/lock.ts';
 import type { LocalCache, RunRecord } from '../cache/store.ts';
 import { KeyBuilder, type Evaluation, type StaticEvaluation } from './analyze.ts';
 import { formatReason, type EngineEvent, type EventSink, type RunCounts } from './events.ts';
-import { GpuPool, SlotPool, type Release } from './pools.ts';
-import type { WorkerContextData } from './worker-protocol.ts';
-import { WorkerPool } from './worker-pool.ts';
+import type { Demand, ExecListener, Executor } from './executor.ts';
+import { LocalExecutor } from './local.ts';
+import type { InstanceSpec, RunOutcome } from './run-instance.ts';
 
 /** What `runPlan` needs. */
 export interface RunOptions {
@@ -32,6 +30,8 @@ export interface RunOptions {
   /** GPU card ids, resolved lazily (nvidia-smi is only asked when a GPU instance runs). */
   gpus: () => string[];
   keepGoing?: boolean;
+  /** Where instances run (default: a LocalExecutor with `jobs` and `gpus`). */
+  executor?: Executor;
   emit: EventSink;
   signal?: AbortSignal;
   /** Reuse an existing KeyBuilder (the CLI already built one for `--only` checks). */
@@ -92,264 +92,254 @@ export function describeNotCached(e: StaticEvaluation): string | null {
   }
 }
 
-function externalFilesField(files: RunRecord['externalFiles']): Pick<RunRecord, 'externalFiles'> {
-  return files ? { externalFiles: files } : {};
+const STOPPED = 'stopped after a failure (use --keep-going to run independent branches)';
+
+/**
+ * One `dag run`: the counts, the stop flags and the per-instance tasks. Each instance's
+ * task waits for its upstream tasks (`outcomeOf`), evaluates its key (`evaluateReady`) and,
+ * when it must run, hands it to the executor (`execute`).
+ */
+class PlanRun {
+  readonly counts: RunCounts;
+  readonly warnings: Array<{ id: string; message: string }> = [];
+  private readonly tasks = new Map<string, Promise<Outcome>>();
+  private readonly outside = new Map<string, Outcome>();
+  private stopping = false;
+  interrupted = false;
+
+  constructor(
+    private readonly opts: RunOptions,
+    private readonly keys: KeyBuilder,
+    private readonly executor: Executor,
+  ) {
+    this.counts = { total: opts.selected.size, done: 0, cached: 0, failed: 0, skipped: 0 };
+  }
+
+  private get plan(): Plan { return this.opts.plan; }
+  private get cache(): LocalCache { return this.opts.cache; }
+  private emit(e: EngineEvent): void { this.opts.emit(e); }
+
+  /** Ctrl-C / SIGTERM: stop starting work, stop what runs. */
+  abort(): void {
+    this.interrupted = true;
+    this.stopping = true;
+    void this.executor.cancelAll();
+  }
+
+  /** Run every selected instance; resolves when each finished, failed or was skipped. */
+  async runAll(ordered: string[]): Promise<void> {
+    await Promise.all(ordered.map((id) => this.task(id)));
+  }
+
+  private task(id: string): Promise<Outcome> {
+    let p = this.tasks.get(id);
+    if (!p) {
+      p = this.runTask(id);
+      this.tasks.set(id, p);
+    }
+    return p;
+  }
+
+  /** An upstream instance outside the selection counts only when cached. */
+  private outsideOutcome(dep: string): Outcome {
+    const hit = this.outside.get(dep);
+    if (hit) return hit;
+    const e = this.keys.analyze([dep]).get(dep)!;
+    const o: Outcome = e.state === 'cached' ? { ok: true, outputs: e.record.outputs, record: e.record } : { ok: false };
+    this.outside.set(dep, o);
+    return o;
+  }
+
+  private skip(inst: Instance, reason: string): Outcome {
+    this.counts.skipped++;
+    this.emit({ type: 'skipped', t: Date.now(), id: inst.id, stage: inst.stage, reason });
+    return { ok: false };
+  }
+
+  private fail(inst: Instance, code: string, message: string, durationMs: number, stack?: string): Outcome {
+    this.counts.failed++;
+    if (!this.opts.keepGoing) this.stopping = true;
+    this.emit({ type: 'failed', t: Date.now(), id: inst.id, stage: inst.stage, durationMs, error: { code, message, ...(stack ? { stack } : {}) } });
+    return { ok: false };
+  }
+
+  private cached(inst: Instance, record: RunRecord): Outcome {
+    this.counts.cached++;
+    this.emit({ type: 'cached', t: Date.now(), id: inst.id, stage: inst.stage, key: record.key });
+    return { ok: true, outputs: record.outputs, record };
+  }
+
+  /** Wait for the upstream tasks, then evaluate and (maybe) run this instance. */
+  private async runTask(id: string): Promise<Outcome> {
+    const inst = this.plan.instances.get(id)!;
+    const deps = await Promise.all(inst.deps.map((d) => (this.opts.selected.has(d) ? this.task(d) : Promise.resolve(this.outsideOutcome(d)))));
+    const upstream = new Map<string, RunRecord>();
+    for (const [i, d] of inst.deps.entries()) {
+      const o = deps[i]!;
+      if (!o.ok) return this.skip(inst, this.interrupted ? 'interrupted' : `upstream did not complete: ${d}`);
+      upstream.set(d, o.record);
+    }
+    if (this.interrupted) return this.skip(inst, 'interrupted');
+    return this.evaluateReady(inst, upstream);
+  }
+
+  private async evaluateReady(inst: Instance, upstream: Map<string, RunRecord>): Promise<Outcome> {
+    const manifests = new Map<string, OutputManifest>([...upstream].map(([d, r]) => [d, r.outputs]));
+    // Evaluated even after a failure: a cached instance is not new work and is reported as cached.
+    const ev = this.keys.evaluate(inst, manifests, this.opts.forced?.has(inst.id) ?? false);
+    switch (ev.state) {
+      case 'cached':
+        return this.cached(inst, ev.record);
+      case 'missing-input':
+        return this.fail(inst, 'PATH_MISSING', ev.message, 0);
+      case 'run':
+        if (this.stopping) return this.skip(inst, STOPPED);
+        this.emit({ type: 'queued', t: Date.now(), id: inst.id, stage: inst.stage, reason: ev.reason });
+        return this.execute(inst, ev, upstream);
+      default: {
+        const never: never = ev;
+        throw new Error(`unhandled evaluation ${JSON.stringify(never)}`);
+      }
+    }
+  }
+
+  /** What the executor needs to run `inst` anywhere: plain JSON. */
+  private specOf(inst: Instance, ev: RunEvaluation, upstream: Map<string, RunRecord>): InstanceSpec {
+    const inputs: UpstreamInput[] = inst.deps.map((d) => {
+      const rec = upstream.get(d)!;
+      const up = this.plan.instances.get(d)!;
+      const files: Record<string, string> = {};
+      const digests: Record<string, string> = {};
+      for (const [p, o] of Object.entries(rec.outputs)) {
+        files[p] = this.cache.objectPath(o.digest);
+        digests[p] = o.digest;
+      }
+      return { stage: up.stage, kind: up.kind, id: d, axes: up.axes, files, digests };
+    });
+    const loaded = this.plan.kinds.get(inst.kind)!;
+    const externalFiles = this.keys.externalFilesOf(inst);
+    return {
+      id: inst.id,
+      stage: inst.stage,
+      kind: inst.kind,
+      key: ev.key,
+      preimage: ev.preimage,
+      forced: ev.reason.kind === 'forced',
+      kindFile: loaded.file,
+      moduleUrl: pathToFileURL(loaded.file).href,
+      reuse: loaded.kind.reuseWorker === true,
+      axes: inst.axes,
+      params: inst.params,
+      inputs,
+      seed: inst.seed,
+      pipelineDir: this.plan.dir,
+      externals: inst.externalPaths.map((p) => ({ path: p, label: this.keys.label(p), digest: ev.preimage.external[this.keys.label(p)]! })),
+      ...(externalFiles ? { externalFiles } : {}),
+    };
+  }
+
+  /**
+   * Hand the instance to the executor. When another process holds its lock (it is
+   * computing the same key), wait for that lock without holding a slot, then take its
+   * record as cached, or try again if it left none (it failed or died).
+   */
+  private async execute(inst: Instance, ev: RunEvaluation, upstream: Map<string, RunRecord>): Promise<Outcome> {
+    const spec = this.specOf(inst, ev, upstream);
+    const time = this.plan.stages.get(inst.stage)?.executor.time ?? this.plan.executor.time;
+    const demand: Demand = {
+      cpu: inst.resources.cpu || 1,
+      gpu: inst.resources.gpu,
+      ...(inst.resources.memoryMb ? { memoryMb: inst.resources.memoryMb } : {}),
+      ...(time ? { time } : {}),
+    };
+    let toldWaiting = false;
+    for (;;) {
+      let owner = liveOwner(this.cache.layout, ev.key);
+      if (!owner) {
+        const out = await this.executor.run({ spec, demand, listener: this.listenerFor(inst, ev) });
+        for (const p of inst.externalPaths) this.keys.forgetExternal(p);
+        if (out.state !== 'busy') return this.settle(inst, out);
+        owner = out.owner;
+      }
+      if (owner && !toldWaiting) {
+        this.emit({ type: 'waiting', t: Date.now(), id: inst.id, stage: inst.stage, on: `lock held by ${describeOwner(owner)}` });
+        toldWaiting = true;
+      }
+      try {
+        await waitForLock(this.cache.layout, ev.key, { signal: this.opts.signal });
+      } catch {
+        return this.skip(inst, 'interrupted');
+      }
+      if (this.interrupted) return this.skip(inst, 'interrupted');
+      if (!spec.forced) {
+        const rec = this.cache.readRecord(ev.key);
+        if (rec && this.cache.checkOutputs(rec).ok) return this.cached(inst, rec);
+      }
+      if (this.stopping) return this.skip(inst, STOPPED);
+    }
+  }
+
+  private listenerFor(inst: Instance, ev: RunEvaluation): ExecListener {
+    const base = { id: inst.id, stage: inst.stage };
+    return {
+      submitted: (where) => this.emit({ type: 'submitted', t: Date.now(), ...base, executor: this.executor.name, jobId: where.jobId, logPath: where.logPath }),
+      started: (device, where) =>
+        this.emit({ type: 'started', t: Date.now(), ...base, device, etaMs: this.keys.eta(inst, ev.previous), ...(where ? { jobId: where.jobId, host: where.host ?? null } : {}) }),
+      progress: (progress) => this.emit({ type: 'progress', t: Date.now(), ...base, progress }),
+      log: (level, message) => {
+        if (level === 'warn') this.warnings.push({ id: inst.id, message });
+        this.emit({ type: 'log', t: Date.now(), ...base, level, message });
+      },
+    };
+  }
+
+  /** Turn an executor's outcome into counts and events. */
+  private settle(inst: Instance, out: Exclude<RunOutcome, { state: 'busy' }>): Outcome {
+    switch (out.state) {
+      case 'cached':
+        return this.cached(inst, out.record);
+      case 'interrupted':
+        return this.skip(inst, 'interrupted');
+      case 'failed':
+        return this.fail(inst, out.code, out.message, out.durationMs, out.stack);
+      case 'done': {
+        const r = out.record;
+        this.counts.done++;
+        this.emit({ type: 'done', t: Date.now(), id: inst.id, stage: inst.stage, key: r.key, durationMs: r.durationMs, device: r.device, outputs: Object.keys(r.outputs).length });
+        return { ok: true, outputs: r.outputs, record: r };
+      }
+      default: {
+        const never: never = out;
+        throw new Error(`unhandled outcome ${JSON.stringify(never)}`);
+      }
+    }
+  }
 }
+
+type RunEvaluation = Extract<Evaluation, { state: 'run' }>;
 
 /** Run the selected instances. Resolves when everything finished, failed or was skipped. */
 export async function runPlan(opts: RunOptions): Promise<RunResult> {
   const { plan, cache, selected, emit } = opts;
-  const forced = opts.forced ?? new Set<string>();
   const keys = opts.keys ?? new KeyBuilder(plan, cache);
+  const executor = opts.executor ?? new LocalExecutor({ cache, cwd: plan.dir, jobs: opts.jobs, gpus: opts.gpus, signal: opts.signal });
   const t0 = Date.now();
-  const counts: RunCounts = { total: selected.size, done: 0, cached: 0, failed: 0, skipped: 0 };
-  const warnings: Array<{ id: string; message: string }> = [];
-  const cpu = new SlotPool(opts.jobs);
-  let gpuPool: GpuPool | undefined;
-  const gpuPoolOf = (): GpuPool => (gpuPool ??= new GpuPool(opts.gpus()));
-  const workers = new WorkerPool(plan.dir);
-  const heldLocks = new Set<CacheKey>();
-  let stopping = false;
-  let interrupted = false;
-
-  const onAbort = (): void => {
-    interrupted = true;
-    stopping = true;
-    workers.killAll();
-  };
+  const run = new PlanRun(opts, keys, executor);
+  const onAbort = (): void => run.abort();
   if (opts.signal?.aborted) onAbort();
   opts.signal?.addEventListener('abort', onAbort, { once: true });
 
   cache.sweepTmp();
   const ordered = [...plan.instances.keys()].filter((id) => selected.has(id));
   emit({ type: 'plan', t: Date.now(), total: ordered.length, ids: ordered });
-
-  const tasks = new Map<string, Promise<Outcome>>();
-  const outside = new Map<string, Outcome>();
-
-  const outsideOutcome = (dep: string): Outcome => {
-    const hit = outside.get(dep);
-    if (hit) return hit;
-    const e = keys.analyze([dep]).get(dep)!;
-    const o: Outcome = e.state === 'cached' ? { ok: true, outputs: e.record.outputs, record: e.record } : { ok: false };
-    outside.set(dep, o);
-    return o;
-  };
-
-  const skip = (inst: Instance, reason: string): Outcome => {
-    counts.skipped++;
-    emit({ type: 'skipped', t: Date.now(), id: inst.id, stage: inst.stage, reason });
-    return { ok: false };
-  };
-
-  const fail = (inst: Instance, code: string, message: string, durationMs: number, stack?: string): Outcome => {
-    counts.failed++;
-    if (!opts.keepGoing) stopping = true;
-    emit({ type: 'failed', t: Date.now(), id: inst.id, stage: inst.stage, durationMs, error: { code, message, ...(stack ? { stack } : {}) } });
-    return { ok: false };
-  };
-
-  const task = (id: string): Promise<Outcome> => {
-    let p = tasks.get(id);
-    if (!p) {
-      p = runTask(id);
-      tasks.set(id, p);
-    }
-    return p;
-  };
-
-  const runTask = async (id: string): Promise<Outcome> => {
-    const inst = plan.instances.get(id)!;
-    const deps = await Promise.all(inst.deps.map((d) => (selected.has(d) ? task(d) : Promise.resolve(outsideOutcome(d)))));
-    const upstream = new Map<string, OutputManifest>();
-    const records = new Map<string, RunRecord>();
-    for (const [i, d] of inst.deps.entries()) {
-      const o = deps[i]!;
-      if (!o.ok) return skip(inst, interrupted ? 'interrupted' : `upstream did not complete: ${d}`);
-      upstream.set(d, o.outputs);
-      records.set(d, o.record);
-    }
-    if (interrupted) return skip(inst, 'interrupted');
-    // Evaluated even after a failure: a cached instance is not new work and is reported as cached.
-    const ev = keys.evaluate(inst, upstream, forced.has(id));
-    switch (ev.state) {
-      case 'cached':
-        counts.cached++;
-        emit({ type: 'cached', t: Date.now(), id, stage: inst.stage, key: ev.key });
-        return { ok: true, outputs: ev.record.outputs, record: ev.record };
-      case 'missing-input':
-        return fail(inst, 'PATH_MISSING', ev.message, 0);
-      case 'run':
-        if (stopping) return skip(inst, 'stopped after a failure (use --keep-going to run independent branches)');
-        emit({ type: 'queued', t: Date.now(), id, stage: inst.stage, reason: ev.reason });
-        return execute(inst, ev, records);
-      default: {
-        const never: never = ev;
-        throw new Error(`unhandled evaluation ${JSON.stringify(never)}`);
-      }
-    }
-  };
-
-  const execute = async (inst: Instance, ev: Extract<Evaluation, { state: 'run' }>, upstream: Map<string, RunRecord>): Promise<Outcome> => {
-    const { key } = ev;
-    try {
-      await acquireLock(cache.layout, key, {
-        signal: opts.signal,
-        onWait: (owner) => emit({ type: 'waiting', t: Date.now(), id: inst.id, stage: inst.stage, on: `lock held by pid ${owner.pid} on ${owner.host}` }),
-      });
-    } catch {
-      return skip(inst, 'interrupted');
-    }
-    heldLocks.add(key);
-    let release: Release | undefined;
-    try {
-      // Another process may have produced it while we waited for the lock.
-      if (ev.reason.kind !== 'forced') {
-        const rec = cache.readRecord(key);
-        if (rec && cache.checkOutputs(rec).ok) {
-          counts.cached++;
-          emit({ type: 'cached', t: Date.now(), id: inst.id, stage: inst.stage, key });
-          return { ok: true, outputs: rec.outputs, record: rec };
-        }
-      }
-      let device: DeviceAssignment = { type: 'cpu' };
-      if (inst.resources.gpu >= 1 && gpuPoolOf().ids.length > 0) {
-        const card = await gpuPoolOf().acquire();
-        release = card.release;
-        device = { type: 'gpu', id: card.id };
-      } else {
-        release = await cpu.acquire(inst.resources.cpu || 1);
-      }
-      if (stopping) return skip(inst, interrupted ? 'interrupted' : 'stopped after a failure (use --keep-going to run independent branches)');
-      return await runInWorker(inst, ev, upstream, device);
-    } finally {
-      release?.();
-      unlock(cache.layout, key);
-      heldLocks.delete(key);
-    }
-  };
-
-  const runInWorker = async (
-    inst: Instance,
-    ev: Extract<Evaluation, { state: 'run' }>,
-    upstream: Map<string, RunRecord>,
-    device: DeviceAssignment,
-  ): Promise<Outcome> => {
-    const { key } = ev;
-    const outDir = cache.layout.tmpPath('out');
-    const workDir = cache.layout.workDir(key);
-    mkdirSync(outDir, { recursive: true });
-    mkdirSync(workDir, { recursive: true });
-    writeFileSync(cache.layout.workOwnerFile(key), JSON.stringify({ id: inst.id }) + '\n');
-    const inputs: UpstreamInput[] = inst.deps.map((d) => {
-      const rec = upstream.get(d)!;
-      const up = plan.instances.get(d)!;
-      const files: Record<string, string> = {};
-      const digests: Record<string, string> = {};
-      for (const [p, o] of Object.entries(rec.outputs)) {
-        files[p] = cache.objectPath(o.digest);
-        digests[p] = o.digest;
-      }
-      return { stage: up.stage, kind: up.kind, id: d, axes: up.axes, files, digests };
-    });
-    const loaded = plan.kinds.get(inst.kind)!;
-    const ctx: WorkerContextData = {
-      id: inst.id,
-      stage: inst.stage,
-      kind: inst.kind,
-      axes: inst.axes,
-      params: inst.params,
-      inputs,
-      outDir,
-      workDir,
-      seed: inst.seed,
-      device,
-      cpus: Math.max(1, Math.min(inst.resources.cpu || 1, cpu.size)),
-      pipelineDir: plan.dir,
-    };
-    const startedAt = new Date();
-    emit({ type: 'started', t: startedAt.getTime(), id: inst.id, stage: inst.stage, device, etaMs: keys.eta(inst, ev.previous) });
-    const logLines: string[] = [];
-    const addLog = (level: 'info' | 'warn', message: string): void => {
-      logLines.push(level === 'warn' ? `warning: ${message}` : message);
-      if (level === 'warn') warnings.push({ id: inst.id, message });
-      emit({ type: 'log', t: Date.now(), id: inst.id, stage: inst.stage, level, message });
-    };
-    const result = await workers.run(loaded.file, pathToFileURL(loaded.file).href, device, loaded.kind.reuseWorker === true, ctx, {
-      progress: (progress) => emit({ type: 'progress', t: Date.now(), id: inst.id, stage: inst.stage, progress }),
-      log: addLog,
-    });
-    if (interrupted && !result.ok) {
-      rmSync(outDir, { recursive: true, force: true });
-      return skip(inst, 'interrupted');
-    }
-    const endedAt = new Date();
-    const durationMs = endedAt.getTime() - startedAt.getTime();
-    const log = logLines.join('\n') + (logLines.length ? '\n' : '');
-    if (!result.ok) {
-      rmSync(outDir, { recursive: true, force: true });
-      cache.writeFailure({
-        id: inst.id,
-        stage: inst.stage,
-        key,
-        error: { code: result.code, message: result.message, ...(result.stack ? { stack: result.stack } : {}) },
-        log,
-        device,
-        startedAt: startedAt.toISOString(),
-        endedAt: endedAt.toISOString(),
-        durationMs,
-      });
-      return fail(inst, result.code, result.message, durationMs, result.stack);
-    }
-    // Re-check external inputs: a data set edited during the run makes the outputs unattributable.
-    const moved: string[] = [];
-    for (const p of inst.externalPaths) {
-      keys.forgetExternal(p);
-      if (keys.externalDigest(p) !== ev.preimage.external[keys.label(p)]) moved.push(keys.label(p));
-    }
-    if (moved.length) {
-      rmSync(outDir, { recursive: true, force: true });
-      const message = `input changed while the stage ran: ${moved.join(', ')}; not recorded, run again`;
-      cache.writeFailure({ id: inst.id, stage: inst.stage, key, error: { code: 'INPUT_CHANGED', message }, log, device, startedAt: startedAt.toISOString(), endedAt: endedAt.toISOString(), durationMs });
-      return fail(inst, 'INPUT_CHANGED', message, durationMs);
-    }
-    const outputs = cache.publishDir(outDir);
-    const record: RunRecord = {
-      recordVersion: 1,
-      id: inst.id,
-      stage: inst.stage,
-      kind: inst.kind,
-      key,
-      preimage: ev.preimage,
-      outputs,
-      device,
-      startedAt: startedAt.toISOString(),
-      endedAt: endedAt.toISOString(),
-      durationMs,
-      log: log ? cache.putBytes(log) : null,
-      warnings: warnings.filter((w) => w.id === inst.id).map((w) => w.message),
-      ...externalFilesField(keys.externalFilesOf(inst)),
-      host: hostname(),
-      pid: process.pid,
-    };
-    cache.writeRecord(record); // the commit point
-    rmSync(outDir, { recursive: true, force: true });
-    rmSync(workDir, { recursive: true, force: true });
-    counts.done++;
-    emit({ type: 'done', t: Date.now(), id: inst.id, stage: inst.stage, key, durationMs, device, outputs: Object.keys(outputs).length });
-    return { ok: true, outputs, record };
-  };
-
   try {
-    await Promise.all(ordered.map((id) => task(id)));
+    await run.runAll(ordered);
   } finally {
     opts.signal?.removeEventListener('abort', onAbort);
-    workers.killAll(); // idle reusable workers
-    for (const k of heldLocks) unlock(cache.layout, k);
+    await executor.close();
     cache.stat.save();
   }
   const durationMs = Date.now() - t0;
-  const summary: EngineEvent = { type: 'summary', t: Date.now(), counts, durationMs, warnings, interrupted };
-  emit(summary);
-  return { counts, interrupted, durationMs };
+  emit({ type: 'summary', t: Date.now(), counts: run.counts, durationMs, warnings: run.warnings, interrupted: run.interrupted });
+  return { counts: run.counts, interrupted: run.interrupted, durationMs };
 }

@@ -336,6 +336,7 @@ export async function loadPipeline(file: string, opts: LoadPipelineOptions = {})
       params: rawParams,
       resources,
       seed: st.seed ?? raw.seed,
+      executor: st.executor,
       loc: st.loc,
     });
   }
@@ -357,6 +358,6 @@ export async function loadPipeline(file: string, opts: LoadPipelineOptions = {})
       });
     }
   }
-  const plan: Plan = { file: abs, dir, cacheDir: resolve(dir, raw.cache), seed: raw.seed, stages, stageOrder, instances, kinds };
+  const plan: Plan = { file: abs, dir, cacheDir: resolve(dir, raw.cache), seed: raw.seed, stages, stageOrder, instances, kinds, executor: raw.executor };
   return { ok: true, plan, warnings: diag.warnings.sort(compareConfigErrors) };
 }

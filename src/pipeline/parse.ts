@@ -8,14 +8,15 @@ import { isScalar, isSeq, type YAMLMap, type YAMLSeq } from 'yaml';
 import type { AxisValue, Json } from '../executor/contract.ts';
 import type { Diagnostics } from './diagnostics.ts';
 import { AXIS_VALUE_FORBIDDEN, formatAxisValue } from './ids.ts';
-import type { SourceLocation } from './plan.ts';
+import { parseExecutorBlock } from './executor-config.ts';
+import type { ExecutorSettings, SourceLocation } from './plan.ts';
 import { asMap, asSeq, describeNode, type SourceFile } from './source.ts';
 import { closest, didYouMean } from './suggest.ts';
 
 /** Top-level keys with a meaning; any other top-level key holding a map or list is a collection. */
-export const TOP_LEVEL_KEYS = ['version', 'seed', 'cache', 'plugins', 'stages'] as const;
+export const TOP_LEVEL_KEYS = ['version', 'seed', 'cache', 'plugins', 'executor', 'stages'] as const;
 /** Keys of one stage. */
-export const STAGE_KEYS = ['uses', 'matrix', 'exclude', 'needs', 'params', 'resources', 'seed'] as const;
+export const STAGE_KEYS = ['uses', 'matrix', 'exclude', 'needs', 'params', 'resources', 'seed', 'executor'] as const;
 /** Keys of the object form of a `needs` entry. */
 export const NEED_KEYS = ['stage', 'where', 'as'] as const;
 /** Keys of `resources`. */
@@ -93,6 +94,7 @@ export interface RawStage {
   paramNodes: Map<string, { keyLoc: SourceLocation; value: unknown }>;
   resources: { gpu?: number; cpu?: number; memoryMb?: number };
   seed?: number;
+  executor: ExecutorSettings;
   /**
    * True when part of the matrix could not be read (unknown collection, bad axis): the stage
    * is not expanded, so its problems are not followed by a cascade of follow-up errors.
@@ -108,6 +110,7 @@ export interface RawPipeline {
   seed: number;
   cache: string;
   plugins: Array<{ spec: string; loc: SourceLocation }>;
+  executor: ExecutorSettings;
   collections: Map<string, RawCollection>;
   stages: RawStage[];
 }
@@ -115,7 +118,7 @@ export interface RawPipeline {
 /** Parse the document's top-level map into a RawPipeline, reporting shape problems. */
 export function parseRaw(src: SourceFile, diag: Diagnostics): RawPipeline {
   const fileLoc: SourceLocation = { file: src.file, line: 1, col: 1 };
-  const raw: RawPipeline = { version: 1, seed: 0, cache: 'cache', plugins: [], collections: new Map(), stages: [] };
+  const raw: RawPipeline = { version: 1, seed: 0, cache: 'cache', plugins: [], executor: {}, collections: new Map(), stages: [] };
   const root = src.deref(src.doc.contents);
   const top = asMap(root);
   if (top === undefined) {
@@ -177,6 +180,9 @@ export function parseRaw(src: SourceFile, diag: Diagnostics): RawPipeline {
         }
         break;
       }
+      case 'executor':
+        raw.executor = parseExecutorBlock(src, diag, e.value, keyLoc);
+        break;
       case 'stages':
         stagesEntry = e;
         break;
@@ -467,6 +473,7 @@ function parseStage(src: SourceFile, diag: Diagnostics, raw: RawPipeline, name: 
     paramsLoc: loc,
     paramNodes: new Map(),
     resources: {},
+    executor: {},
     incomplete: false,
     brokenAxes: new Set(),
   };
@@ -564,6 +571,9 @@ function parseStage(src: SourceFile, diag: Diagnostics, raw: RawPipeline, name: 
         if (x !== undefined) st.seed = x;
         break;
       }
+      case 'executor':
+        st.executor = parseExecutorBlock(src, diag, v, kLoc, name);
+        break;
       default: {
         const never: never = key;
         throw new Error(`bug: unhandled stage key ${String(never)}`);

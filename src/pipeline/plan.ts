@@ -27,6 +27,24 @@ export interface NeedDecl {
   loc: SourceLocation;
 }
 
+/**
+ * The `executor:` block (top level or per stage): the default executor of `dag run` and
+ * the settings of Slurm jobs. Never part of a cache key.
+ */
+export interface ExecutorSettings {
+  /** Default executor of `dag run` (top level only). */
+  type?: 'local' | 'slurm';
+  partition?: string;
+  account?: string;
+  qos?: string;
+  /** Slurm time limit (`4:00:00`). */
+  time?: string;
+  /** Extra sbatch options, appended after the others. */
+  sbatch?: string[];
+  /** At most this many instances in one job array (top level only). */
+  arrayMax?: number;
+}
+
 /** One stage as written in `pipeline.yaml`, after validation. */
 export interface StageDecl {
   name: string;
@@ -40,6 +58,8 @@ export interface StageDecl {
   params: Record<string, Json>;
   resources: Required<Pick<Resources, 'gpu' | 'cpu'>> & Pick<Resources, 'memoryMb'>;
   seed: number;
+  /** The stage's `executor:` overrides (empty when none). */
+  executor: ExecutorSettings;
   loc: SourceLocation;
 }
 
@@ -85,4 +105,6 @@ export interface Plan {
   /** Instances in a deterministic topological order. */
   instances: Map<string, Instance>;
   kinds: Map<string, LoadedKind>;
+  /** The top-level `executor:` block (empty when absent). */
+  executor: ExecutorSettings;
 }

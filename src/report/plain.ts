@@ -31,8 +31,11 @@ export class PlainReporter {
       case 'waiting':
         this.line(`waiting  ${e.id}: ${e.on}`);
         break;
+      case 'submitted':
+        this.line(`submitted ${e.id} as ${e.executor} job ${e.jobId} (log ${e.logPath})`);
+        break;
       case 'started':
-        this.line(`started  ${e.id} on ${formatDevice(e.device)}`);
+        this.line(`started  ${e.id} on ${formatDevice(e.device)}${e.jobId ? ` in job ${e.jobId}${e.host ? ` on ${e.host}` : ''}` : ''}`);
         break;
       case 'progress': {
         const rate = this.rates.get(e.id) ?? new InstanceRate();

@@ -66,6 +66,8 @@ function bar(f: number, width: number): string {
 export class PrettyReporter {
   private readonly stageOf = new Map<string, string>();
   private readonly finished = new Set<string>();
+  /** Instances waiting in a batch system's queue: id -> job id. */
+  private readonly submitted = new Map<string, string>();
   private readonly running = new Map<string, Running>();
   private readonly durations = new StageDurations();
   private counts = { done: 0, cached: 0, failed: 0, skipped: 0 };
@@ -146,6 +148,10 @@ export class PrettyReporter {
       ...(left !== null ? [`ETA ~${formatDuration(left)}`] : []),
     ];
     lines.push(this.clip(parts.join('  ')));
+    if (this.submitted.size) {
+      const jobs = [...this.submitted.values()];
+      lines.push(this.clip(dim(`  ⧗ ${jobs.length} in the Slurm queue: jobs ${jobs.slice(0, 6).join(' ')}${jobs.length > 6 ? ' …' : ''}`)));
+    }
     const rows = Math.max(3, (this.out.rows ?? 24) - 4);
     const shown = [...this.running.values()].slice(0, rows);
     for (const r of shown) lines.push(this.clip(this.runningLine(r, now)));
@@ -182,10 +188,14 @@ export class PrettyReporter {
       case 'queued':
       case 'waiting':
         break;
+      case 'submitted':
+        this.submitted.set(e.id, e.jobId);
+        break;
       case 'started':
+        this.submitted.delete(e.id);
         this.stageOf.set(e.id, e.stage);
         this.durations.prior(e.stage, e.etaMs);
-        this.running.set(e.id, { id: e.id, stage: e.stage, start: e.t, device: e.device.type === 'gpu' ? `gpu ${e.device.id}` : 'cpu', historyMs: e.etaMs, rate: new InstanceRate(), message: '', unit: '' });
+        this.running.set(e.id, { id: e.id, stage: e.stage, start: e.t, device: `${e.device.type === 'gpu' ? `gpu ${e.device.id}` : 'cpu'}${e.jobId ? `, job ${e.jobId}` : ''}`, historyMs: e.etaMs, rate: new InstanceRate(), message: '', unit: '' });
         this.parallelism = Math.max(this.parallelism, this.running.size);
         break;
       case 'progress': {
@@ -202,11 +212,13 @@ export class PrettyReporter {
         if (e.level === 'warn') this.print(yellow(`⚠ ${e.id}: ${e.message}`));
         break;
       case 'cached':
+        this.submitted.delete(e.id);
         this.finished.add(e.id);
         this.counts.cached++;
         break;
       case 'done':
         this.running.delete(e.id);
+        this.submitted.delete(e.id);
         this.finished.add(e.id);
         this.counts.done++;
         this.durations.finished(e.stage, e.durationMs);
@@ -214,6 +226,7 @@ export class PrettyReporter {
         break;
       case 'failed': {
         this.running.delete(e.id);
+        this.submitted.delete(e.id);
         this.finished.add(e.id);
         this.counts.failed++;
         const line = `${e.id}: ${e.error.code}: ${e.error.message}`;
@@ -224,6 +237,7 @@ export class PrettyReporter {
       }
       case 'skipped':
         this.running.delete(e.id);
+        this.submitted.delete(e.id);
         this.finished.add(e.id);
         this.counts.skipped++;
         break;

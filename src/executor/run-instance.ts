@@ -1,0 +1,173 @@
+/**
+ * Running one instance against the cache, wherever that happens (in `dag run` itself for
+ * the local executor, inside a Slurm job for the slurm executor): take the instance's lock
+ * at the moment it is about to run, look once more for a record another process may have
+ * published, run the stage in a worker process, re-check external inputs, publish the
+ * outputs and write the run record (the commit point), all while holding the lock. So two
+ * processes never publish the same key, on one machine or on a shared file system.
+ */
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import type { AxisValue, DeviceAssignment, Json, UpstreamInput } from './contract.ts';
+import type { CacheKey, Digest } from '../cache/digest.ts';
+import type { KeyPreimage } from '../cache/key.ts';
+import { takeLock, type LockOwner } from '../cache/lock.ts';
+import type { LocalCache, RunRecord } from '../cache/store.ts';
+import type { ExecListener, Placement } from './executor.ts';
+import type { WorkerContextData } from './worker-protocol.ts';
+import type { WorkerPool } from './worker-pool.ts';
+
+/**
+ * Everything needed to run one instance, as plain JSON (it travels to Slurm jobs in a
+ * file): what the scheduler knew when the instance became ready.
+ */
+export interface InstanceSpec {
+  id: string;
+  stage: string;
+  kind: string;
+  key: CacheKey;
+  preimage: KeyPreimage;
+  /** `--force`: run even when a record for the key exists. */
+  forced: boolean;
+  /** Module of the stage kind (absolute path and file URL). */
+  kindFile: string;
+  moduleUrl: string;
+  /** The kind allows running several instances in one worker process. */
+  reuse: boolean;
+  axes: Record<string, AxisValue>;
+  params: Record<string, Json>;
+  inputs: UpstreamInput[];
+  seed: number;
+  pipelineDir: string;
+  /** External inputs with the digests that entered the key (re-checked after the run). */
+  externals: Array<{ path: string; label: string; digest: string }>;
+  /** Per-file listings of small external folders, already stored as objects. */
+  externalFiles?: Record<string, Digest>;
+}
+
+/** How running an instance ended. */
+export type RunOutcome =
+  | { state: 'busy'; owner: LockOwner | undefined }
+  | { state: 'cached'; record: RunRecord }
+  | { state: 'done'; record: RunRecord }
+  | { state: 'failed'; code: string; message: string; stack?: string; durationMs: number; logPath?: string }
+  | { state: 'interrupted' };
+
+/** Where and how to run it. */
+export interface RunEnv {
+  cache: LocalCache;
+  workers: WorkerPool;
+  device: DeviceAssignment;
+  /** CPU slots granted (ctx.cpus). */
+  cpus: number;
+  listener: ExecListener;
+  /** Set when the run as a whole is being stopped (a failed worker then counts as interrupted). */
+  signal?: AbortSignal;
+  /** The Slurm job this runs in, for the `started` callback. */
+  placement?: Placement;
+}
+
+function buildContext(spec: InstanceSpec, env: RunEnv, outDir: string, workDir: string): WorkerContextData {
+  return {
+    id: spec.id,
+    stage: spec.stage,
+    kind: spec.kind,
+    axes: spec.axes,
+    params: spec.params,
+    inputs: spec.inputs,
+    outDir,
+    workDir,
+    seed: spec.seed,
+    device: env.device,
+    cpus: env.cpus,
+    pipelineDir: spec.pipelineDir,
+  };
+}
+
+/**
+ * Take the lock and run the instance. Returns `busy` at once when another live process
+ * holds the lock, `cached` when a valid record appeared since the scheduler looked.
+ */
+export async function runInstance(spec: InstanceSpec, env: RunEnv): Promise<RunOutcome> {
+  const { cache } = env;
+  const taken = takeLock(cache.layout, spec.key);
+  if (!('lock' in taken)) return { state: 'busy', owner: taken.owner };
+  try {
+    // Another process may have produced it while we waited for a slot, a card or a node.
+    if (!spec.forced) {
+      const rec = cache.readRecord(spec.key);
+      if (rec && cache.checkOutputs(rec).ok) return { state: 'cached', record: rec };
+    }
+    if (env.signal?.aborted) return { state: 'interrupted' };
+    return await runLocked(spec, env);
+  } finally {
+    taken.lock.release();
+  }
+}
+
+async function runLocked(spec: InstanceSpec, env: RunEnv): Promise<RunOutcome> {
+  const { cache, device, listener } = env;
+  const { key } = spec;
+  const outDir = cache.layout.tmpPath('out');
+  const workDir = cache.layout.workDir(key);
+  mkdirSync(outDir, { recursive: true });
+  mkdirSync(workDir, { recursive: true });
+  writeFileSync(cache.layout.workOwnerFile(key), JSON.stringify({ id: spec.id }) + '\n');
+  const startedAt = new Date();
+  listener.started(device, env.placement);
+  const logLines: string[] = [];
+  const warnings: string[] = [];
+  const result = await env.workers.run(spec.kindFile, spec.moduleUrl, device, spec.reuse, buildContext(spec, env, outDir, workDir), {
+    progress: (p) => listener.progress(p),
+    log: (level, message) => {
+      logLines.push(level === 'warn' ? `warning: ${message}` : message);
+      if (level === 'warn') warnings.push(message);
+      listener.log(level, message);
+    },
+  });
+  const endedAt = new Date();
+  const durationMs = endedAt.getTime() - startedAt.getTime();
+  const log = logLines.join('\n') + (logLines.length ? '\n' : '');
+  const times = { startedAt: startedAt.toISOString(), endedAt: endedAt.toISOString(), durationMs };
+  const failed = (code: string, message: string, stack?: string): RunOutcome => {
+    rmSync(outDir, { recursive: true, force: true });
+    cache.writeFailure({ id: spec.id, stage: spec.stage, key, error: { code, message, ...(stack ? { stack } : {}) }, log, device, ...times });
+    return { state: 'failed', code, message, ...(stack ? { stack } : {}), durationMs };
+  };
+  if (!result.ok) {
+    if (env.signal?.aborted) {
+      rmSync(outDir, { recursive: true, force: true });
+      return { state: 'interrupted' };
+    }
+    return failed(result.code, result.message, result.stack);
+  }
+  // Re-check external inputs: a data set edited during the run makes the outputs unattributable.
+  const moved = spec.externals.filter((x) => {
+    const d = cache.stat.digestPath(x.path);
+    return (d.type === 'missing' ? 'missing' : d.digest) !== x.digest;
+  });
+  if (moved.length) {
+    return failed('INPUT_CHANGED', `input changed while the stage ran: ${moved.map((x) => x.label).join(', ')}; not recorded, run again`);
+  }
+  const outputs = cache.publishDir(outDir);
+  const record: RunRecord = {
+    recordVersion: 1,
+    id: spec.id,
+    stage: spec.stage,
+    kind: spec.kind,
+    key,
+    preimage: spec.preimage,
+    outputs,
+    device,
+    ...times,
+    log: log ? cache.putBytes(log) : null,
+    warnings,
+    ...(spec.externalFiles ? { externalFiles: spec.externalFiles } : {}),
+    host: hostname(),
+    pid: process.pid,
+  };
+  cache.writeRecord(record); // the commit point
+  rmSync(outDir, { recursive: true, force: true });
+  rmSync(workDir, { recursive: true, force: true });
+  return { state: 'done', record };
+}
