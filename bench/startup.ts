@@ -62,7 +62,7 @@ function row(label: string, compiled: { wall: number; cpu: number | null } | nul
 const TSX_ENV = { DAG_NO_BUILD: '1' };
 const DAG = join(ROOT, 'bin', 'dag.js');
 
-console.log(`dag start-up, median of ${REPEATS} (load average ${loadavg().map((l) => l.toFixed(1)).join(' ')}, ${process.env.NODE_ENV ?? ''})`);
+console.log(`dag start-up, median of ${REPEATS} (load average ${loadavg().map((l) => l.toFixed(1)).join(' ')})`);
 console.log(`${''.padEnd(38)} ${'compiled: wall     cpu'.padEnd(15)}   ${'tsx: wall      cpu'.padEnd(15)}   target`);
 
 row('node -e 0 (floor)', measure([process.execPath, '-e', '0']), null);

@@ -78,7 +78,7 @@ export default defineStage({
     }
     const instances = new Map<string, PlannedInstance>([[ctx.id, { id: ctx.id, kind: 'preprocess', params: p, deps: [] }], ...ctx.downstream.map((d) => [d.id, d] as const)]);
     const dataset = typeof ctx.axes.dataset === 'string' ? ctx.axes.dataset : ctx.id;
-    return sizeProblems(countItems(data).perClass, askOf(instances, ctx.id, dataset, parseSize(params.size ?? 224)));
+    return sizeProblems(countItems(data).perClass, askOf(instances, ctx.id, dataset, parseSize(params.size ?? 224))).map((s) => s.message);
   },
   async run(ctx: StageContext) {
     const { runPreprocess, mergeOptions } = await import('../src/data/preprocess.ts');

@@ -96,10 +96,12 @@ test('size check: classes per fold, CCA points per layer', () => {
   const ask = { dataset: 'd', folds: 5, size: [32, 32] as [number, number], cca: [{ id: 'cca[dataset=d,fold=1]', targetPoints: 1000, channels: 16, maxPoints: 4000 }] };
   assert.deepEqual(sizeProblems({ a: 100, b: 100 }, ask), []);
   const p = sizeProblems({ a: 3, b: 40 }, ask);
-  assert.match(p[0]!, /class 'a' has 3 images for 5 folds/);
-  assert.match(p[1]!, /held-out fold of 8 images \(43 images \/ 5 folds\) for 16 channels/);
+  assert.match(p[0]!.message, /class 'a' has 3 images for 5 folds/);
+  assert.equal(p[0]!.fatal, false, 'a fold without a class still runs: a warning');
+  assert.match(p[1]!.message, /held-out fold of 8 images \(43 images \/ 5 folds\) for 16 channels/);
+  assert.equal(p[1]!.fatal, true, 'the cca stage would fail: a problem');
   // A cap that no data set can lift: targetPoints too low for the channels.
-  assert.match(sizeProblems({ a: 1000, b: 1000 }, { ...ask, cca: [{ ...ask.cca[0]!, targetPoints: 10 }] })[0]!, /CCA at conv1 .* draws at most 0 data points \(targetPoints 10, maxPoints 4000\) .* raise targetPoints/);
+  assert.match(sizeProblems({ a: 1000, b: 1000 }, { ...ask, cca: [{ ...ask.cca[0]!, targetPoints: 10 }] })[0]!.message, /CCA at conv1 .* draws at most 0 data points \(targetPoints 10, maxPoints 4000\) .* raise targetPoints/);
   const instances = new Map([
     ['pre', { id: 'pre', kind: 'preprocess', params: { folds: 3 }, deps: [] }],
     ['ex', { id: 'ex', kind: 'extract', params: { maxPoints: 500 }, deps: ['pre'] }],

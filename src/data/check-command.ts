@@ -137,7 +137,12 @@ async function check(params: PreprocessParams, io: CheckIo, ask?: (size: [number
   io.out(groups === null ? 'groups: none (stratified folds)' : `groups: ${groups} (largest ${perGroupMax} images; grouped folds)`);
   for (const w of data.warnings) io.out(`warning: ${w}`);
   // Big enough for what the pipeline asks of it (folds, classes per fold, CCA points)?
-  if (ask) problems.push(...sizeProblems(perClass, ask(parseSize(params.size ?? 224))));
+  if (ask) {
+    for (const s of sizeProblems(perClass, ask(parseSize(params.size ?? 224)))) {
+      if (s.fatal) problems.push(s.message);
+      else io.out(`warning: ${s.message}`);
+    }
+  }
   if (data.missing.length > 0) problems.push(`${data.missing.length} listed file(s) missing: ${examples(data.missing)}`);
 
   // Decode every header, a few at a time.

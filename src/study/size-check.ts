@@ -45,14 +45,20 @@ export function layerGrid(size: readonly [number, number]): Record<Layer, [numbe
   return out;
 }
 
-/** Problems, each one sentence naming the numbers; empty when the data set is big enough. */
-export function sizeProblems(perClass: Readonly<Record<string, number>>, ask: SizeAsk): string[] {
-  const problems: string[] = [];
+/** One finding: `fatal` when a stage will fail on it (CCA), else a warning (folds without a class still run). */
+export interface SizeProblem {
+  message: string;
+  fatal: boolean;
+}
+
+/** Findings, each one sentence naming the numbers; empty when the data set is big enough. */
+export function sizeProblems(perClass: Readonly<Record<string, number>>, ask: SizeAsk): SizeProblem[] {
+  const problems: SizeProblem[] = [];
   const K = ask.folds;
   const total = Object.values(perClass).reduce((a, b) => a + b, 0);
   const small = Object.entries(perClass).filter(([, n]) => n < K);
   for (const [c, n] of small) {
-    problems.push(`${ask.dataset}: class '${c}' has ${n} image${n === 1 ? '' : 's'} for ${K} folds; some held-out folds will have none of it (a fold's AUC needs every class): at least ${K} per class`);
+    problems.push({ fatal: false, message: `${ask.dataset}: class '${c}' has ${n} image${n === 1 ? '' : 's'} for ${K} folds; some held-out folds will have none of it (a fold's AUC needs every class): at least ${K} per class` });
   }
   const heldOut = Math.floor(total / K);
   const grid = layerGrid(ask.size);
@@ -76,11 +82,12 @@ export function sizeProblems(perClass: Readonly<Record<string, number>>, ask: Si
     const { layer, h, w, points, cap, need } = worst;
     const where = `${c.id}: CCA at ${layer} (${h} x ${w} positions at ${ask.size[0]} x ${ask.size[1]} px)`;
     if (need === Infinity) {
-      problems.push(`${where} draws at most ${cap * h * w} data points (targetPoints ${c.targetPoints}, maxPoints ${c.maxPoints}) for ${c.channels} channels; CCA needs more points than channels: raise targetPoints/maxPoints or lower channels`);
+      problems.push({ fatal: true, message: `${where} draws at most ${cap * h * w} data points (targetPoints ${c.targetPoints}, maxPoints ${c.maxPoints}) for ${c.channels} channels; CCA needs more points than channels: raise targetPoints/maxPoints or lower channels` });
     } else {
-      problems.push(
-        `${where} gets ${points} data points from a held-out fold of ${heldOut} images (${total} images / ${K} folds) for ${c.channels} channels; CCA needs more points than channels: at least ${need} images per fold, about ${need * K} in all${points > 1 ? ` (or set cca's channels to ${points - 1} or fewer)` : ''}`,
-      );
+      problems.push({
+        fatal: true,
+        message: `${where} gets ${points} data points from a held-out fold of ${heldOut} images (${total} images / ${K} folds) for ${c.channels} channels; CCA needs more points than channels: at least ${need} images per fold, about ${need * K} in all${points > 1 ? ` (or set cca's channels to ${points - 1} or fewer)` : ''}`,
+      });
     }
   }
   return problems;
