@@ -8,7 +8,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { defineStage, StageError, type UpstreamInput } from '../src/executor/contract.ts';
+import { defineStage, StageError, type UpstreamInput } from '../src/core/contract.ts';
 import { LAYERS, type Layer } from '../src/study/names.ts';
 import { pairModelNames, pairsOf, type ModelRef, type PairSet } from '../src/study/pairs.ts';
 import { formatCcaCsv, type CcaRecord } from '../src/study/records.ts';

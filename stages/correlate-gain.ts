@@ -8,7 +8,7 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { defineStage, StageError } from '../src/executor/contract.ts';
+import { defineStage, StageError } from '../src/core/contract.ts';
 import { joinGain } from '../src/study/gain.ts';
 import { LAYERS } from '../src/study/names.ts';
 import { formatAucCsv, formatBandCsv, formatFitCsv, formatGainCsv, parseCcaCsv, type AucRecord, type BandRecord, type CcaRecord, type FitRecord } from '../src/study/records.ts';

@@ -12,7 +12,7 @@
  */
 import { join } from 'node:path';
 import { tfRuntimeKey } from '../src/study/training-params.ts';
-import { defineStage, StageError } from '../src/executor/contract.ts';
+import { defineStage, StageError } from '../src/core/contract.ts';
 import { LAYERS } from '../src/study/names.ts';
 import { fileOf, inputHW, inputsOfKind, loadPrepared, modelInfoOf, oneInputOfKind, subsetWhere, type StudyIdentity } from '../src/study/stage-io.ts';
 

@@ -7,7 +7,7 @@
  * labels.npy, predictions.csv, metrics.json, plus model.json naming the run for the tables.
  */
 import { SHARED_TRAINING_PARAMS, sharedTrainingOptions, tfRuntimeKey, type SharedTrainingValues } from '../src/study/training-params.ts';
-import { defineStage, StageError } from '../src/executor/contract.ts';
+import { defineStage, StageError, type StageContext, type UpstreamInput } from '../src/core/contract.ts';
 import { digestOf, fileOf, inputsOfKind, loadPrepared, oneInputOfKind, splitByFold, writeModelInfo } from '../src/study/stage-io.ts';
 
 /** Parameters of `finetune`. */
@@ -23,6 +23,23 @@ export interface FinetuneParams extends SharedTrainingValues {
   headEpochs: number;
   headLr: number;
   headPatience: number;
+}
+
+/**
+ * The pretrain upstream a run starts from (at most one), and whether its weights are used:
+ * `init: auto` uses them when there is one, `random` never, `pretrained` insists on one.
+ */
+function initialWeights(ctx: StageContext<FinetuneParams>): { source: UpstreamInput | undefined; usePretrained: boolean } {
+  const p = ctx.params;
+  const sources = inputsOfKind(ctx.inputs, 'pretrain');
+  if (sources.length > 1) {
+    throw new StageError('FINETUNE_SOURCES', `${ctx.id} matched ${sources.length} pretrain instances (${sources.map((s) => s.id).join(', ')}); a fine-tuning run starts from one source`);
+  }
+  const source = sources[0];
+  if (p.init === 'pretrained' && !source) {
+    throw new StageError('FINETUNE_NO_SOURCE', `${ctx.id}: init is pretrained but no pretrain instance matched; check needs: and the source axis values`);
+  }
+  return { source, usePretrained: source !== undefined && p.init !== 'random' };
 }
 
 export default defineStage<FinetuneParams>({
@@ -49,15 +66,7 @@ export default defineStage<FinetuneParams>({
   async run(ctx) {
     const p = ctx.params;
     const prepared = loadPrepared(oneInputOfKind(ctx.inputs, 'preprocess', ctx.id));
-    const sources = inputsOfKind(ctx.inputs, 'pretrain');
-    if (sources.length > 1) {
-      throw new StageError('FINETUNE_SOURCES', `${ctx.id} matched ${sources.length} pretrain instances (${sources.map((s) => s.id).join(', ')}); a fine-tuning run starts from one source`);
-    }
-    const source = sources[0];
-    if (p.init === 'pretrained' && !source) {
-      throw new StageError('FINETUNE_NO_SOURCE', `${ctx.id}: init is pretrained but no pretrain instance matched; check needs: and the source axis values`);
-    }
-    const usePretrained = source !== undefined && p.init !== 'random';
+    const { source, usePretrained } = initialWeights(ctx);
     const { train, heldOut } = splitByFold(prepared, p.fold);
     const classes = prepared.manifest.classes.length;
     const [, h, w] = prepared.shape;

@@ -7,7 +7,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { defineStage, StageError, type UpstreamInput } from '../src/executor/contract.ts';
+import { defineStage, StageError, type UpstreamInput } from '../src/core/contract.ts';
 import { formatSimilarityCsv, type SimilarityRecord } from '../src/study/records.ts';
 import { ROLE_PARAM_SPECS, resolveRoles, type RoleParams } from '../src/study/roles.ts';
 import { fileOf, inputsOfKind, modelInfoOf, type ModelInfo } from '../src/study/stage-io.ts';

@@ -3,7 +3,7 @@
  * (images.npy uint8 [N,H,W,3], labels.npy, folds.npy 1..K, groups.npy, index.csv,
  * manifest.json, thumbnails.png). A thin adapter over src/data; sharp loads lazily in run().
  */
-import { defineStage, type StageContext } from '../src/executor/contract.ts';
+import { defineStage, type StageContext } from '../src/core/contract.ts';
 import type { PlannedInstance } from '../src/study/size-check.ts';
 
 const ADAPTERS = ['chest', 'breast', 'thyroid', 'mammograms', 'knee', 'pcam', 'isic', 'folder', 'csv', 'synthetic'] as const;
@@ -17,7 +17,7 @@ export default defineStage({
     'decodes and resizes every image without cropping (nearest by default, as Keras) and writes images.npy, labels.npy, ' +
     'folds.npy, groups.npy, index.csv, manifest.json and thumbnails.png.',
   version: '1',
-  codeDeps: ['src/data', 'src/stats/folds.ts', 'src/stats/rng.ts', 'src/study/csv.ts'],
+  codeDeps: ['src/data', 'src/stats/kfold.ts', 'src/stats/rng.ts'],
   // JPEG decoding runs on one worker thread per reserved CPU slot (capped at --jobs).
   resources: { cpu: 4 },
   params: {

@@ -10,7 +10,7 @@
 import { copyFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { SHARED_TRAINING_PARAMS, sharedTrainingOptions, tfRuntimeKey, type SharedTrainingValues } from '../src/study/training-params.ts';
-import { defineStage, StageError } from '../src/executor/contract.ts';
+import { defineStage, StageError } from '../src/core/contract.ts';
 import { inputsOfKind, loadPrepared, splitByFold, writeModelInfo } from '../src/study/stage-io.ts';
 
 /** Parameters of `pretrain`. */

@@ -6,7 +6,7 @@
  * Outputs: report.html, report.md, figures/*.svg|png, tables/*.csv, claims.json.
  */
 import { readFileSync } from 'node:fs';
-import { defineStage, StageError, type UpstreamInput } from '../src/executor/contract.ts';
+import { defineStage, StageError, type UpstreamInput } from '../src/core/contract.ts';
 import { parseAucCsv, parseBandCsv, parseCcaCsv, parseFitCsv, parseGainCsv, parseSimilarityCsv, type CcaRecord, type SimilarityRecord } from '../src/study/records.ts';
 import { ROLE_PARAM_SPECS, resolveRoles, type RoleParams } from '../src/study/roles.ts';
 import { fileOf, inputHW, inputsOfKind, modelInfoOf, oneInputOfKind } from '../src/study/stage-io.ts';

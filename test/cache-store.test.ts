@@ -9,7 +9,8 @@ import { chmodSync, existsSync, rmSync, mkdirSync, mkdtempSync, readFileSync, ut
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { canonicalJson, type CacheKey, type Digest } from '../src/cache/digest.ts';
+import { canonicalJson } from '../src/core/json.ts';
+import type { CacheKey, Digest } from '../src/cache/digest.ts';
 import { cacheKey, describeChange, diffPreimages, KEY_SCHEMA_VERSION, type KeyPreimage } from '../src/cache/key.ts';
 import { CacheLayout } from '../src/cache/layout.ts';
 import { heartbeat, readLock, tryLock, unlock } from '../src/cache/lock.ts';

@@ -7,10 +7,10 @@ import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
 import { test } from 'node:test';
 import type { EngineEvent } from '../src/executor/events.ts';
-import { formatBytes, formatDuration } from '../src/report/format.ts';
-import { InstanceRate, instanceRemaining, runRemaining, StageDurations } from '../src/report/eta.ts';
-import { fitId, visibleLength } from '../src/report/pretty.ts';
-import { createReporter } from '../src/report/reporter.ts';
+import { formatBytes, formatDuration } from '../src/reporters/format.ts';
+import { InstanceRate, instanceRemaining, runRemaining, StageDurations } from '../src/reporters/eta.ts';
+import { fitId, visibleLength } from '../src/reporters/pretty.ts';
+import { createReporter } from '../src/reporters/reporter.ts';
 
 function sink(isTTY: boolean): Writable & { text: string; isTTY: boolean; columns: number } {
   const s = new Writable({

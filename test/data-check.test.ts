@@ -4,12 +4,14 @@ import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
-import { main } from '../src/data/check-command.ts';
+import { main } from '../src/cli/main.ts';
+import { bufferOutput } from '../src/cli/output.ts';
 
 async function run(argv: string[]): Promise<{ rc: number; out: string }> {
-  const lines: string[] = [];
-  const rc = await main(argv, { out: (l) => lines.push(l), err: (l) => lines.push(l) });
-  return { rc, out: lines.join('\n') };
+  const output = bufferOutput();
+  const rc = await main(['data', ...argv], output);
+  const { stdout, stderr } = output.text();
+  return { rc, out: stdout + stderr };
 }
 
 test('dag data check prints counts and exits 0 on a good download, 1 with an unreadable image', async () => {

@@ -5,13 +5,13 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import sharp from 'sharp';
 import stage from '../stages/preprocess.ts';
-import type { StageContext } from '../src/executor/contract.ts';
+import type { StageContext } from '../src/core/contract.ts';
 import { readNpy } from '../src/data/npy.ts';
 import { decodeImageFile } from '../src/data/decode.ts';
 import { encodeBmp24 } from '../src/data/bmp.ts';
 import { pilNearestIndex, resizeNearestInto } from '../src/data/resize.ts';
 import { execFileSync } from 'node:child_process';
-import { matchBySuffix, type LocalFile } from '../src/data/folds.ts';
+import { matchBySuffix, type LocalFile } from '../src/data/dataset-folds.ts';
 
 function tmp(prefix: string): string {
   return mkdtempSync(join(tmpdir(), prefix));

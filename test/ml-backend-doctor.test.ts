@@ -1,7 +1,9 @@
 /** `dag doctor` (src/ml/doctor.ts): reports the backend actually initialised and why better ones were not used. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { doctorReport, formatDoctor, main } from '../src/ml/doctor.ts';
+import { doctorReport, formatDoctor } from '../src/ml/doctor.ts';
+import { main } from '../src/cli/main.ts';
+import { bufferOutput } from '../src/cli/output.ts';
 import { describeBackendChoice } from '../src/ml/backend.ts';
 
 test('doctor initialises the predicted backend, self-checks it and explains every candidate', async () => {
@@ -20,6 +22,8 @@ test('doctor initialises the predicted backend, self-checks it and explains ever
 });
 
 test('doctor rejects unknown options and bad backends with exit code 2', async () => {
-  assert.equal(await main(['--frobnicate']), 2);
-  assert.equal(await main(['--backend', 'cuda']), 2);
+  const output = bufferOutput();
+  assert.equal(await main(['doctor', '--frobnicate'], output), 2);
+  assert.equal(await main(['doctor', '--backend', 'cuda'], output), 2);
+  assert.match(output.text().stderr, /unknown option '--frobnicate'[\s\S]*argument 'cuda' is invalid/);
 });

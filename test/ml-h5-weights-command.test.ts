@@ -11,7 +11,8 @@ import { join } from 'node:path';
 import { loadTf } from '../src/ml/backend.ts';
 import { buildClassifier, buildResNet } from '../src/ml/resnet.ts';
 import { saveKerasWeights } from '../src/ml/keras-h5.ts';
-import { main } from '../src/ml/weights-command.ts';
+import { main } from '../src/cli/main.ts';
+import { bufferOutput } from '../src/cli/output.ts';
 
 const { tf } = await loadTf({ prefer: 'cpu' });
 const dir = mkdtempSync(join(tmpdir(), 'dag-ml-wcmd-'));
@@ -24,10 +25,10 @@ const finetuned = join(dir, 'micro-ft.h5');
 await saveKerasWeights(buildClassifier(tf, backbone, { classes: 2 }), finetuned, { layout: 'model' });
 
 async function run(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const code = await main(argv, { out: (l) => out.push(l), err: (l) => err.push(l) });
-  return { code, out: out.join('\n'), err: err.join('\n') };
+  const output = bufferOutput();
+  const code = await main(['weights', ...argv], output);
+  const { stdout, stderr } = output.text();
+  return { code, out: stdout.trimEnd(), err: stderr.trimEnd() };
 }
 
 test('check: a fitting file exits 0 and reports every layer matched', async () => {

@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { bestStep, bestTracker, earlyStopping, earlyStoppingStep, epochsUntilStop, improves } from '../src/ml/train/early-stopping.ts';
-import { phasePlan, resolveParams } from '../src/ml/train/params.ts';
+import { phasePlan, resolveTrainParams } from '../src/ml/train/params.ts';
 import { TrainError } from '../src/ml/train/errors.ts';
 
 test('val_loss patience 3: stops 3 epochs after the last improvement', () => {
@@ -48,20 +48,20 @@ test('best checkpoint: strictly better only; the evaluated epoch is the minimum 
 });
 
 test('params: paper defaults, shortcuts, phase plan and BAD_PARAM', () => {
-  const p = resolveParams();
+  const p = resolveTrainParams();
   assert.equal(p.lr, 1e-5);
   assert.equal(p.patience, 3);
   assert.deepEqual(p.headPhase, { lr: 1e-3, patience: 2, monitor: 'val_acc', maxEpochs: 200 });
   assert.deepEqual(p.adam, { beta1: 0.9, beta2: 0.999, epsilon: 1e-7 });
   assert.equal(p.augment?.flip, true);
-  assert.equal(resolveParams({ flip: false }).augment?.flip, false);
-  assert.equal(resolveParams({ augment: false }).augment, null);
+  assert.equal(resolveTrainParams({ flip: false }).augment?.flip, false);
+  assert.equal(resolveTrainParams({ augment: false }).augment, null);
   assert.deepEqual(phasePlan(p).map((x) => x.phase), ['full']);
-  const f = phasePlan(resolveParams({ freeze: true }));
+  const f = phasePlan(resolveTrainParams({ freeze: true }));
   assert.deepEqual(f.map((x) => [x.phase, x.lr, x.monitor, x.patience, x.trainBackbone, x.checkpoint]), [
     ['head', 1e-3, 'val_acc', 2, false, false],
     ['full', 1e-5, 'val_loss', 3, true, true],
   ]);
-  assert.throws(() => resolveParams({ lr: -1 }), (e: unknown) => e instanceof TrainError && e.code === 'BAD_PARAM' && /lr/.test(e.message));
-  assert.throws(() => resolveParams({ augment: { zoom: [1.2, 0.9] } }), (e: unknown) => e instanceof TrainError && /augment.zoom/.test(e.message));
+  assert.throws(() => resolveTrainParams({ lr: -1 }), (e: unknown) => e instanceof TrainError && e.code === 'BAD_PARAM' && /lr/.test(e.message));
+  assert.throws(() => resolveTrainParams({ augment: { zoom: [1.2, 0.9] } }), (e: unknown) => e instanceof TrainError && /augment.zoom/.test(e.message));
 });

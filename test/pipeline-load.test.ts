@@ -271,7 +271,7 @@ stages:
   });
 
   it('loads plugin kinds relative to the pipeline file', async () => {
-    const plugin = `import { defineStage } from '${join(process.cwd(), 'src/executor/contract.ts')}';
+    const plugin = `import { defineStage } from '${join(process.cwd(), 'src/core/contract.ts')}';
 export default defineStage({ kind: 'mine', doc: 'plugin', params: { n: { type: 'number', doc: 'n', default: 2 } }, async run() {} });
 `;
     const { plan } = await loadOk(`plugins: [kinds/mine.ts]\nstages:\n  m: { uses: mine }\n`, { 'kinds/mine.ts': plugin });

@@ -7,7 +7,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { buildTable2, formatMeanStd, paperRound, summarize, summarizeCca, summarizeSimilarity } from '../src/study/aggregate.ts';
-import { parseCsv, formatCsv, CsvError } from '../src/study/csv.ts';
+import { parseCsv, formatCsv, CsvError } from '../src/data/csv-text.ts';
 import { joinGain, GainJoinError } from '../src/study/gain.ts';
 import { ALL_PAIRS, FIGURE3_PAIRS, identifyPair, pairModelNames } from '../src/study/pairs.ts';
 import {

@@ -5,7 +5,6 @@
  */
 import { createHash } from 'node:crypto';
 import { closeSync, openSync, readSync } from 'node:fs';
-import type { Json } from '../executor/contract.ts';
 
 /** sha256 hex of some content (a file, a folder listing, a log). */
 export type Digest = string & { readonly __brand: 'Digest' };
@@ -43,26 +42,4 @@ export function digestFileSync(file: string): Digest {
     closeSync(fd);
   }
   return hash.digest('hex') as Digest;
-}
-
-/**
- * JSON with object keys sorted at every level and no whitespace, so equal values always
- * serialise to the same bytes (the preimage of a cache key must not depend on key order).
- * Non-finite numbers are rejected: they have no JSON form and would collide as `null`.
- */
-export function canonicalJson(value: Json): string {
-  if (value === null || typeof value === 'boolean' || typeof value === 'string') return JSON.stringify(value);
-  if (typeof value === 'number') {
-    if (!Number.isFinite(value)) throw new Error(`canonicalJson: non-finite number ${value}`);
-    return JSON.stringify(value);
-  }
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
-  const keys = Object.keys(value).sort();
-  const parts: string[] = [];
-  for (const k of keys) {
-    const v = value[k];
-    if (v === undefined) continue;
-    parts.push(`${JSON.stringify(k)}:${canonicalJson(v)}`);
-  }
-  return `{${parts.join(',')}}`;
 }

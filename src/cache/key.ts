@@ -7,8 +7,9 @@
  * re-run that reproduces the same bytes leaves every downstream key unchanged (early
  * cutoff).
  */
-import type { Json } from '../executor/contract.ts';
-import { canonicalJson, digestBytes, sha256Hex, type CacheKey, type Digest } from './digest.ts';
+import type { Json } from '../core/contract.ts';
+import { canonicalJson } from '../core/json.ts';
+import { digestBytes, sha256Hex, type CacheKey, type Digest } from './digest.ts';
 
 /** Bump when the preimage's meaning changes; every key changes with it. */
 export const KEY_SCHEMA_VERSION = 1;

@@ -10,7 +10,7 @@ import {
 } from 'node:fs';
 import type { BigIntStats } from 'node:fs';
 import { join, relative } from 'node:path';
-import type { DeviceAssignment } from '../executor/contract.ts';
+import type { DeviceAssignment } from '../core/contract.ts';
 import { digestBytes, digestFileSync, type CacheKey, type Digest } from './digest.ts';
 import type { KeyPreimage, OutputManifest } from './key.ts';
 import { atomicWriteFile, CacheLayout, HOST_TAG, readJsonIfExists } from './layout.ts';

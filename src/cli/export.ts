@@ -6,7 +6,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { delimiter, join, resolve } from 'node:path';
 import type { KeyBuilder } from '../executor/analyze.ts';
-import type { Plan } from '../pipeline/plan.ts';
+import type { Plan } from '../core/plan.ts';
 import type { CacheKey } from '../cache/digest.ts';
 import type { LocalCache, RunRecord } from '../cache/store.ts';
 import { instanceDirName, materialize, viewOf } from '../cache/materialize.ts';

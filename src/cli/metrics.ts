@@ -7,7 +7,7 @@
  * runs stay in the cache until `dag gc` (which keeps only the latest; `--keep-all-versions`
  * keeps them all).
  */
-import type { Instance } from '../pipeline/plan.ts';
+import type { Instance } from '../core/plan.ts';
 import type { RunRecord } from '../cache/store.ts';
 import { describeChange, diffPreimages } from '../cache/key.ts';
 import type { Io, PlanContext } from './export.ts';

@@ -4,7 +4,7 @@
  * small for the folds or the CCA the pipeline asks of it). `dag status` prints the answers
  * as warnings. A hook that throws becomes a warning too; nothing here fails the command.
  */
-import type { Plan } from '../pipeline/plan.ts';
+import type { Plan } from '../core/plan.ts';
 
 /** One warning of a preflight check. */
 export interface PreflightWarning {

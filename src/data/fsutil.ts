@@ -4,7 +4,7 @@
  */
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseCsv as parseCsvText } from '../study/csv.ts';
+import { parseCsv as parseCsvText } from './csv-text.ts';
 import { byCodePoint, dataError } from './types.ts';
 
 /** Throw DATA_MISSING_DIR unless `dir` is an existing folder; `what` says what it should hold. */

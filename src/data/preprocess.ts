@@ -5,84 +5,19 @@
  * groups.npy, index.csv, manifest.json, thumbnails.png. Same inputs give identical bytes.
  */
 import { open, writeFile } from 'node:fs/promises';
-import { availableParallelism } from 'node:os';
 import { join, relative, sep } from 'node:path';
-import { formatCsv } from '../study/csv.ts';
+import { formatCsv } from './csv-text.ts';
 import { choiceWithoutReplacement, createRng } from '../stats/rng.ts';
 import { getAdapter } from './adapters/index.ts';
-import { DECODE_MODES, decodeImageBuffer, decodeJpegResized, isJpeg, loadSharp, readImageBytes, toRgb, type DecodeMode } from './decode.ts';
-import { checkFolds, computeFolds, foldsFromSplits } from './folds.ts';
-import { decodeJpegExactNearestInto, decodeJpegScaled, JpegFallback } from './jpeg/decode-scaled.ts';
-import { JpegDecodePool } from './jpeg/pool.ts';
+import { DECODE_MODES, loadSharp } from './decode.ts';
+import { checkFolds, computeFolds, foldsFromSplits } from './dataset-folds.ts';
 import { encodeNpy, encodeNpyHeader } from './npy.ts';
-import { resizeInto, RESIZE_METHODS, sharpKernel, type ResizeMethod } from './resize.ts';
-import { byCodePoint, countItems, dataError, examples, type AdapterResult, type DataItem, type RawImage } from './types.ts';
+import { RESIZE_METHODS } from './resize.ts';
+import { decodeImages } from './decode-images.ts';
+import type { Manifest, PreprocessEnv, PreprocessParams } from './preprocess-types.ts';
+import { byCodePoint, countItems, dataError, examples, type AdapterResult, type DataItem } from './types.ts';
 
-/** Below this many images, decode: fast decodes on the stage's own thread (no worker threads). */
-const POOL_MIN_IMAGES = 64;
-
-/** `decode()`'s result, or undefined when our JPEG decoder hands the file to sharp (JpegFallback). */
-function unlessFallback<T>(decode: () => T): T | undefined {
-  try {
-    return decode();
-  } catch (e) {
-    if (e instanceof JpegFallback) return undefined;
-    throw e;
-  }
-}
-
-/** The preprocess params (see the stage's params schema for their docs). */
-export interface PreprocessParams {
-  adapter: string;
-  root?: string;
-  size?: number | [number, number];
-  folds?: number;
-  splits?: string;
-  resize?: ResizeMethod;
-  on_bad_image?: 'error' | 'skip';
-  subset?: number;
-  subset_seed?: number;
-  fold_seed?: number;
-  class_names?: string[];
-  thumbnails_per_class?: number;
-  allow_truncated?: boolean;
-  decode?: DecodeMode;
-  [key: string]: unknown;
-}
-
-/** The manifest.json written next to the arrays. */
-export interface Manifest {
-  dataset: string;
-  adapter: string;
-  classes: string[];
-  size: [number, number];
-  count: number;
-  perClass: Record<string, number>;
-  groups: number | null;
-  folds: number;
-  foldSource: 'group-kfold' | 'stratified-kfold' | 'splits';
-  foldCounts: number[];
-  resize: ResizeMethod;
-  /**
-   * Present only for `decode: fast` (value 'fast'); absent means exact, so exact-mode
-   * manifests keep their bytes and downstream caches survive by early cutoff.
-   */
-  decode?: DecodeMode;
-  skipped: Array<{ path: string; reason: string }>;
-  warnings: string[];
-}
-
-/** What the preprocess run needs from the stage context. */
-export interface PreprocessEnv {
-  outDir: string;
-  dataset: string;
-  progress(p: { done: number; total: number; unit?: string; message?: string }): void;
-  log(message: string): void;
-  warn(message: string): void;
-  signal?: AbortSignal;
-  /** Decode threads (the JPEG worker pool); default: every core. The stage passes its CPU slots. */
-  threads?: number;
-}
+export type { Manifest, PreprocessEnv, PreprocessParams } from './preprocess-types.ts';
 
 /**
  * Fold the `options` object param into the params (options win: declared params already
@@ -150,6 +85,28 @@ export async function readDataset(params: PreprocessParams): Promise<AdapterResu
   return result;
 }
 
+/**
+ * Folds 1..K of the data set's items: the paper's split CSVs (`splits:`; items they do not list
+ * are dropped) or computed (GroupKFold / StratifiedKFold). Warnings go to `env` and `warnings`.
+ */
+function assignFolds(
+  data: AdapterResult,
+  params: PreprocessParams,
+  K: number,
+  env: PreprocessEnv,
+  warnings: string[],
+): { items: DataItem[]; folds: Int32Array; foldSource: Manifest['foldSource'] } {
+  if (params.splits !== undefined && params.splits !== null && params.splits !== '') {
+    const s = foldsFromSplits(data.items, params.splits, K);
+    for (const w of s.warnings) env.warn(w);
+    warnings.push(...s.warnings);
+    const keep = data.items.map((_, i) => s.folds[i]! > 0);
+    return { items: data.items.filter((_, i) => keep[i]), folds: s.folds.filter((_, i) => keep[i]), foldSource: 'splits' };
+  }
+  const folds = computeFolds(data.items, K, { grouped: data.grouped, seed: params.fold_seed ?? 2 });
+  return { items: data.items, folds, foldSource: data.grouped ? 'group-kfold' : 'stratified-kfold' };
+}
+
 /** Run the whole preprocess into env.outDir and return the manifest. */
 export async function runPreprocess(params: PreprocessParams, env: PreprocessEnv): Promise<Manifest> {
   const [H, W] = parseSize(params.size ?? 224);
@@ -166,104 +123,13 @@ export async function runPreprocess(params: PreprocessParams, env: PreprocessEnv
   for (const w of warnings) env.warn(w);
 
   // Folds first, from the item list alone: an unreadable image does not move other images' folds.
-  let items: DataItem[] = data.items;
-  let folds: Int32Array;
-  let foldSource: Manifest['foldSource'];
-  if (params.splits !== undefined && params.splits !== null && params.splits !== '') {
-    const s = foldsFromSplits(items, params.splits, K);
-    for (const w of s.warnings) env.warn(w);
-    warnings.push(...s.warnings);
-    const keep = items.map((_, i) => s.folds[i]! > 0);
-    items = items.filter((_, i) => keep[i]);
-    folds = s.folds.filter((_, i) => keep[i]);
-    foldSource = 'splits';
-  } else {
-    folds = computeFolds(items, K, { grouped: data.grouped, seed: params.fold_seed ?? 2 });
-    foldSource = data.grouped ? 'group-kfold' : 'stratified-kfold';
-  }
+  const { items, folds, foldSource } = assignFolds(data, params, K, env, warnings);
 
   // Decode and resize into one preallocated buffer, a bounded number of images at a time.
   const N = items.length;
   const frame = H * W * 3;
-  // Our JPEG decoders (jpeg/): `fast` at reduced scale, and `exact` + nearest at full size,
-  // bit-identical to libjpeg, with the resize fused in. Both run on the calling thread.
-  const ownJpeg = decodeMode === 'fast' || method === 'nearest';
-  const fastPool = ownJpeg && !synthetic && N >= POOL_MIN_IMAGES;
-  // Shared with the decode pool's threads, which write resized images straight into it.
-  const pixels = new Uint8Array(fastPool ? new SharedArrayBuffer(N * frame) : new ArrayBuffer(N * frame));
-  const ok = new Uint8Array(N);
+  const { pixels, ok, skipReason } = await decodeImages(items, { H, W, method, decodeMode, onBad, synthetic }, params, env);
   const skipped: Array<{ path: string; reason: string }> = [];
-  const skipReason = new Map<number, string>();
-  const sharp = await loadSharp();
-  // sharp runs each decode on a libuv pool thread: keep the pool full. More decodes in flight
-  // than cores still helps (measured 2 -> 4 in flight on 2 cores: ~+10 % images/s) because each
-  // decode also waits on libvips' worker hand-offs and page faults of its fresh output buffer.
-  const uv = Number(process.env.UV_THREADPOOL_SIZE ?? 4) || 4;
-  // decode: fast decodes JPEGs with our scaled decoder (jpeg/decode-scaled.ts), which runs on
-  // the calling thread: a pool of one worker thread per core carries it for sets big enough
-  // to repay the threads' start-up (~0.1 s each); two requests per thread keep each one busy.
-  const threads = Math.max(1, Math.min(env.threads ?? availableParallelism(), availableParallelism()));
-  const pool = fastPool ? new JpegDecodePool(threads, pixels.buffer as SharedArrayBuffer) : undefined;
-  const workers = Math.max(1, Math.min(pool ? 2 * pool.size : uv, N));
-  // libvips threads per image: the pool already runs `workers` images in parallel.
-  sharp.concurrency(Math.max(1, Math.floor(availableParallelism() / workers)));
-  sharp.cache(false);
-  let next = 0;
-  let done = 0;
-  const batch = Math.max(1, Math.min(256, Math.ceil(N / 100)));
-  env.progress({ done: 0, total: N, unit: 'image' });
-  const decodeOpts = { allowTruncated: params.allow_truncated === true };
-  /** Decode, resize and store item i (throws DATA_BAD_IMAGE naming an unreadable file). */
-  const decodeItem = async (it: DataItem, i: number): Promise<void> => {
-    let bytes: Buffer | undefined;
-    let scaled: RawImage | undefined;
-    if (!it.generate && pool) {
-      // The pool writes nearest-resized pixels straight into `pixels`; other methods get the scaled image back.
-      const r = await pool.decode(it.path, W, H, method === 'nearest' ? i * frame : undefined, decodeMode === 'exact');
-      if (r.kind === 'written') return;
-      if (r.kind === 'image') scaled = r.image;
-      else if (r.bytes) bytes = Buffer.from(r.bytes.buffer, r.bytes.byteOffset, r.bytes.length);
-    }
-    if (!it.generate && !scaled) bytes ??= await readImageBytes(it.path);
-    const fastJpeg = bytes !== undefined && decodeMode === 'fast' && isJpeg(bytes);
-    if (!scaled && fastJpeg && !pool) scaled = unlessFallback(() => decodeJpegScaled(bytes!, W, H));
-    if (!pool && bytes !== undefined && decodeMode === 'exact' && method === 'nearest' && isJpeg(bytes) && unlessFallback(() => {
-      decodeJpegExactNearestInto(bytes!, W, H, pixels, i * frame);
-      return true;
-    })) return;
-    if (scaled) {
-      await resizeInto(scaled, H, W, method, pixels, i * frame);
-    } else if (fastJpeg) {
-      // Outside the scaled decoder's scope (progressive, CMYK, small, damaged): sharp's shrink-on-load.
-      pixels.set((await decodeJpegResized(bytes!, it.path, H, W, sharpKernel(method), decodeOpts)).data, i * frame);
-    } else {
-      const img: RawImage = bytes === undefined ? toRgb(it.generate!()) : await decodeImageBuffer(bytes, it.path, decodeOpts);
-      await resizeInto(img, H, W, method, pixels, i * frame);
-    }
-  };
-  const worker = async (): Promise<void> => {
-    for (;;) {
-      if (env.signal?.aborted) throw dataError('DATA_ABORTED', 'preprocess aborted (Ctrl-C or SIGTERM)');
-      const i = next++;
-      if (i >= N) return;
-      const it = items[i]!;
-      try {
-        await decodeItem(it, i);
-        ok[i] = 1;
-      } catch (e) {
-        const code = (e as { code?: unknown }).code;
-        if (onBad === 'skip' && code === 'DATA_BAD_IMAGE') skipReason.set(i, (e as Error).message);
-        else throw e;
-      }
-      done++;
-      if (done % batch === 0 || done === N) env.progress({ done, total: N, unit: 'image' });
-    }
-  };
-  try {
-    await Promise.all(Array.from({ length: workers }, worker));
-  } finally {
-    await pool?.close();
-  }
 
   // Compact out skipped images (in index order, so the output is deterministic).
   const keepIdx: number[] = [];

@@ -3,7 +3,7 @@
  * list of labelled items (file paths, class names, patient ids) without decoding a single
  * image, so `dag data check` and the `preprocess` stage share one reading of each layout.
  */
-import { StageError } from '../executor/contract.ts';
+import { StageError } from '../core/contract.ts';
 
 /** Decoded pixels: `channels` interleaved 8-bit samples, row-major. */
 export interface RawImage {

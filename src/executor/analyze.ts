@@ -5,15 +5,17 @@
  * `--only` checks and `dag status` (evaluated statically over the whole plan).
  */
 import { dirname, relative, resolve, isAbsolute, sep } from 'node:path';
-import { PACKAGE_ROOT } from '../core/modules.ts';
-import type { Json } from './contract.ts';
-import type { Instance, Plan } from '../pipeline/plan.ts';
-import { canonicalJson, type CacheKey, type Digest } from '../cache/digest.ts';
+import { fileURLToPath } from 'node:url';
+import type { Json } from '../core/contract.ts';
+import type { Instance, Plan } from '../core/plan.ts';
+import { canonicalJson } from '../core/json.ts';
+import type { CacheKey, Digest } from '../cache/digest.ts';
 import { cacheKey, describeChange, diffPreimages, KEY_SCHEMA_VERSION, outputsDigest, type KeyPreimage, type OutputManifest } from '../cache/key.ts';
 import type { LocalCache, RunRecord } from '../cache/store.ts';
 import type { RunReason } from './events.ts';
 
 /** Root of the dag package itself (labels for code files outside the pipeline folder). */
+const PACKAGE_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
 /** External folders with more files than this keep no per-file listing in run records. */
 const MAX_LISTED_FILES = 5000;

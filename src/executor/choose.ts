@@ -3,7 +3,7 @@
  * `executor.type`, else local. The slurm module is imported only when chosen.
  */
 import type { LocalCache } from '../cache/store.ts';
-import type { Plan } from '../pipeline/plan.ts';
+import type { Plan } from '../core/plan.ts';
 import type { Executor } from './executor.ts';
 import { LocalExecutor } from './local.ts';
 

@@ -3,7 +3,7 @@
  * terminal view, plain lines, NDJSON) render them. With `--reporter json` each event is
  * one JSON line, so this union is a public format: add fields, never rename them.
  */
-import type { DeviceAssignment, Progress } from './contract.ts';
+import type { DeviceAssignment, Progress } from '../core/contract.ts';
 
 /** Why an instance is going to run. */
 export interface RunReason {

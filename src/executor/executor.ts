@@ -6,8 +6,47 @@
  * point, publishing and run record, so cache semantics, events and reporters are the same
  * for `local` (worker processes on this machine) and `slurm` (one Slurm job per instance).
  */
-import type { DeviceAssignment, Progress } from './contract.ts';
-import type { InstanceSpec, RunOutcome } from './run-instance.ts';
+import type { AxisValue, DeviceAssignment, Json, Progress, UpstreamInput } from '../core/contract.ts';
+import type { CacheKey, Digest } from '../cache/digest.ts';
+import type { KeyPreimage } from '../cache/key.ts';
+import type { LockOwner } from '../cache/lock.ts';
+import type { RunRecord } from '../cache/store.ts';
+
+/**
+ * Everything needed to run one instance, as plain JSON (it travels to Slurm jobs in a
+ * file): what the scheduler knew when the instance became ready.
+ */
+export interface InstanceSpec {
+  id: string;
+  stage: string;
+  kind: string;
+  key: CacheKey;
+  preimage: KeyPreimage;
+  /** `--force`: run even when a record for the key exists. */
+  forced: boolean;
+  /** Module of the stage kind (absolute path and file URL). */
+  kindFile: string;
+  moduleUrl: string;
+  /** The kind allows running several instances in one worker process. */
+  reuse: boolean;
+  axes: Record<string, AxisValue>;
+  params: Record<string, Json>;
+  inputs: UpstreamInput[];
+  seed: number;
+  pipelineDir: string;
+  /** External inputs with the digests that entered the key (re-checked after the run). */
+  externals: Array<{ path: string; label: string; digest: string }>;
+  /** Per-file listings of small external folders, already stored as objects. */
+  externalFiles?: Record<string, Digest>;
+}
+
+/** How running an instance ended. */
+export type RunOutcome =
+  | { state: 'busy'; owner: LockOwner | undefined }
+  | { state: 'cached'; record: RunRecord }
+  | { state: 'done'; record: RunRecord }
+  | { state: 'failed'; code: string; message: string; stack?: string; durationMs: number; logPath?: string }
+  | { state: 'interrupted' };
 
 /** What one instance needs from the machine that runs it. */
 export interface Demand {

@@ -22,9 +22,13 @@ export function parseGpuFlag(value: string): string[] {
   if (v === 'none' || v === '0' || v === '') return [];
   if (/^\d+$/.test(v)) return Array.from({ length: Number(v) }, (_, i) => String(i));
   const ids = v.split(',').map((s) => s.trim());
-  if (ids.some((s) => !/^[\w-]+$/.test(s))) {
-    throw new GpuFlagError(`--gpus "${value}": expected a count (2) or a comma-separated list of card ids (0,2)`);
+  // A card id is what CUDA_VISIBLE_DEVICES accepts: an index, or a GPU-/MIG- UUID.
+  const bad = ids.find((s) => !/^(\d+|(GPU|MIG)-[\w-]+)$/.test(s));
+  if (bad !== undefined) {
+    throw new GpuFlagError(`--gpus "${value}": '${bad}' is not a card; expected a count (2), card ids (0,2 or GPU-<uuid>) or none`);
   }
+  const twice = ids.find((s, i) => ids.indexOf(s) !== i);
+  if (twice !== undefined) throw new GpuFlagError(`--gpus "${value}": card ${twice} is listed twice`);
   return ids;
 }
 

@@ -4,7 +4,7 @@
  * slot) when there are cards, otherwise CPU slots; the lock is taken only once the slot or
  * card is held, so another `dag run` on the same cache computes other instances meanwhile.
  */
-import type { DeviceAssignment } from './contract.ts';
+import type { DeviceAssignment } from '../core/contract.ts';
 import type { LocalCache } from '../cache/store.ts';
 import type { ExecRequest, Executor } from './executor.ts';
 import { GpuPool, SlotPool, type Release } from './pools.ts';

@@ -8,50 +8,16 @@
  */
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
-import type { AxisValue, DeviceAssignment, Json, UpstreamInput } from './contract.ts';
+import type { AxisValue, DeviceAssignment, Json, UpstreamInput } from '../core/contract.ts';
 import type { CacheKey, Digest } from '../cache/digest.ts';
 import type { KeyPreimage } from '../cache/key.ts';
 import { takeLock, type LockOwner } from '../cache/lock.ts';
 import type { LocalCache, RunRecord } from '../cache/store.ts';
-import type { ExecListener, Placement } from './executor.ts';
+import type { ExecListener, InstanceSpec, Placement, RunOutcome } from './executor.ts';
 import type { WorkerContextData } from './worker-protocol.ts';
 import type { WorkerPool } from './worker-pool.ts';
 
-/**
- * Everything needed to run one instance, as plain JSON (it travels to Slurm jobs in a
- * file): what the scheduler knew when the instance became ready.
- */
-export interface InstanceSpec {
-  id: string;
-  stage: string;
-  kind: string;
-  key: CacheKey;
-  preimage: KeyPreimage;
-  /** `--force`: run even when a record for the key exists. */
-  forced: boolean;
-  /** Module of the stage kind (absolute path and file URL). */
-  kindFile: string;
-  moduleUrl: string;
-  /** The kind allows running several instances in one worker process. */
-  reuse: boolean;
-  axes: Record<string, AxisValue>;
-  params: Record<string, Json>;
-  inputs: UpstreamInput[];
-  seed: number;
-  pipelineDir: string;
-  /** External inputs with the digests that entered the key (re-checked after the run). */
-  externals: Array<{ path: string; label: string; digest: string }>;
-  /** Per-file listings of small external folders, already stored as objects. */
-  externalFiles?: Record<string, Digest>;
-}
-
-/** How running an instance ended. */
-export type RunOutcome =
-  | { state: 'busy'; owner: LockOwner | undefined }
-  | { state: 'cached'; record: RunRecord }
-  | { state: 'done'; record: RunRecord }
-  | { state: 'failed'; code: string; message: string; stack?: string; durationMs: number; logPath?: string }
-  | { state: 'interrupted' };
+export type { InstanceSpec, RunOutcome } from './executor.ts';
 
 /** Where and how to run it. */
 export interface RunEnv {

@@ -6,8 +6,9 @@
  * computing, and emits events. It never prints.
  */
 import { pathToFileURL } from 'node:url';
-import type { UpstreamInput } from './contract.ts';
-import type { Instance, Plan } from '../pipeline/plan.ts';
+import type { DeviceAssignment, UpstreamInput } from '../core/contract.ts';
+import type { Instance, Plan } from '../core/plan.ts';
+import type { CacheKey } from '../cache/digest.ts';
 import type { OutputManifest } from '../cache/key.ts';
 import { describeOwner, liveOwner, waitForLock } from '../cache/lock.ts';
 import type { LocalCache, RunRecord } from '../cache/store.ts';

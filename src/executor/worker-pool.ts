@@ -6,13 +6,11 @@
  * which saves the ~0.3 s start-up of Node + tsx per instance.
  */
 import { fork, type ChildProcess } from 'node:child_process';
-import { fileURLToPath, pathToFileURL } from 'node:url';
-import type { DeviceAssignment } from './contract.ts';
-import { compiledModule, needsTsLoader } from '../core/modules.ts';
+import { fileURLToPath } from 'node:url';
+import type { DeviceAssignment } from '../core/contract.ts';
 import type { FromWorker, ToWorker, WorkerContextData } from './worker-protocol.ts';
 
-// Compiled builds fork the compiled worker (no TypeScript loader needed unless the stage module is .ts).
-const WORKER = fileURLToPath(new URL(import.meta.url.endsWith('.js') ? './worker.js' : './worker.ts', import.meta.url));
+const WORKER = fileURLToPath(new URL('./worker.ts', import.meta.url));
 const TSX = import.meta.resolve('tsx');
 
 /** How one instance ended inside a worker. */
@@ -32,9 +30,9 @@ class WorkerHandle {
   private keepAlive = false;
   exited = false;
 
-  constructor(readonly poolKey: string, cwd: string, device: DeviceAssignment, tsLoader: boolean, private readonly onExit: (w: WorkerHandle) => void) {
+  constructor(readonly poolKey: string, cwd: string, device: DeviceAssignment, private readonly onExit: (w: WorkerHandle) => void) {
     this.child = fork(WORKER, [], {
-      execArgv: tsLoader ? ['--import', TSX] : [],
+      execArgv: ['--import', TSX],
       cwd,
       // CPU instances see no card at all, so a GPU build of a library cannot grab one.
       env: { ...process.env, CUDA_VISIBLE_DEVICES: device.type === 'gpu' ? device.id : '' },
@@ -140,20 +138,16 @@ export class WorkerPool {
   /** Run one instance of the kind in `kindFile` on `device`. */
   async run(kindFile: string, moduleUrl: string, device: DeviceAssignment, reuse: boolean, ctx: WorkerContextData, listener: WorkerListener): Promise<WorkerResult> {
     const poolKey = `${kindFile}\0${device.type === 'gpu' ? device.id : 'cpu'}`;
-    // A compiled process runs the compiled stage module; only TypeScript without one needs tsx.
-    const compiled = compiledModule(kindFile);
-    const url = compiled ? pathToFileURL(compiled).href : moduleUrl;
-    const tsLoader = WORKER.endsWith('.ts') || needsTsLoader(kindFile);
     let w = reuse ? this.idle.get(poolKey)?.pop() : undefined;
     if (!w || w.exited) {
-      w = new WorkerHandle(poolKey, this.cwd, device, tsLoader, (dead) => {
+      w = new WorkerHandle(poolKey, this.cwd, device, (dead) => {
         this.all.delete(dead);
         const list = this.idle.get(dead.poolKey);
         if (list) this.idle.set(dead.poolKey, list.filter((x) => x !== dead));
       });
       this.all.add(w);
     }
-    const r = await w.run(url, ctx, reuse, listener);
+    const r = await w.run(moduleUrl, ctx, reuse, listener);
     w.listener = undefined;
     if (reuse && r.ok && !w.exited) {
       const list = this.idle.get(poolKey) ?? [];

@@ -2,7 +2,7 @@
  * Messages between the scheduler and a worker process (over the fork IPC channel).
  * Kept in one small module so both sides agree on shapes.
  */
-import type { AxisValue, DeviceAssignment, Json, Progress, UpstreamInput } from './contract.ts';
+import type { AxisValue, DeviceAssignment, Json, Progress, UpstreamInput } from '../core/contract.ts';
 
 /** The serialisable part of a StageContext. */
 export interface WorkerContextData {

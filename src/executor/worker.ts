@@ -4,7 +4,7 @@
  * lines and warnings over IPC. One process per instance gives each its own memory,
  * native state and CUDA_VISIBLE_DEVICES, and a clean kill on Ctrl-C.
  */
-import type { StageContext, StageKind } from './contract.ts';
+import type { StageContext, StageKind } from '../core/contract.ts';
 import type { FromWorker, ToWorker } from './worker-protocol.ts';
 
 const controller = new AbortController();

@@ -4,8 +4,8 @@
  * upstream to downstream, the direction data flows and the order things run.
  */
 import { DirectedGraph } from 'graphology';
-import type { AxisValue } from '../executor/contract.ts';
-import type { Plan, SourceLocation } from '../pipeline/plan.ts';
+import type { AxisValue } from '../core/contract.ts';
+import type { Plan, SourceLocation } from '../core/plan.ts';
 
 /** Attributes of a stage node. */
 export interface StageNodeAttrs {

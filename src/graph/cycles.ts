@@ -2,7 +2,7 @@
  * Cycles between stages, with the location of every `needs` entry that forms them, so the
  * loader can report a CYCLE error that names each edge at its place in pipeline.yaml.
  */
-import type { SourceLocation } from '../pipeline/plan.ts';
+import type { SourceLocation } from '../core/plan.ts';
 import type { StageGraph } from './build.ts';
 import { findCycles } from './order.ts';
 

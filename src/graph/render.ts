@@ -3,7 +3,7 @@
  * GitHub renders it) or Graphviz DOT (for `dot -Tsvg`). Pure string builders over a Plan;
  * output is deterministic (plan order) so it can be committed and diffed.
  */
-import type { NeedDecl, Plan } from '../pipeline/plan.ts';
+import type { NeedDecl, Plan } from '../core/plan.ts';
 
 /** Which graph to draw: one node per stage, or one node per instance. */
 export type GraphLevel = 'stage' | 'instance';

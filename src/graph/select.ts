@@ -4,9 +4,9 @@
  * Targets are stage names, exact instance ids, or partial ids such as
  * `finetune[dataset=knee]` (every finetune instance whose dataset is knee).
  */
-import { formatAxisValue, parseInstanceSelector } from '../pipeline/ids.ts';
-import type { Instance, Plan } from '../pipeline/plan.ts';
-import { closest } from '../pipeline/suggest.ts';
+import { formatAxisValue, parseInstanceSelector } from '../core/ids.ts';
+import type { Instance, Plan } from '../core/plan.ts';
+import { closest } from '../core/suggest.ts';
 
 /** A target that names no stage or instance, with a suggestion when one is close. */
 export class UnknownTargetError extends Error {

@@ -4,7 +4,7 @@
  * failed red, never run grey. Stage boxes show their instance counts per state.
  */
 import dagre from '@dagrejs/dagre';
-import type { Plan } from '../pipeline/plan.ts';
+import type { Plan } from '../core/plan.ts';
 import type { GraphLevel } from './render.ts';
 
 /** The states the drawing distinguishes (the CLI maps its status kinds onto these). */

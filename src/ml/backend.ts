@@ -19,8 +19,10 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 
-/** The tfjs namespace type that every ML module programs against. */
-export type Tf = typeof import('@tensorflow/tfjs');
+import type { Tf } from './tf.ts';
+
+/** The tfjs namespace type that every ML module programs against (defined in ./tf.ts). */
+export type { Tf };
 
 /** A backend this module can pick, best first in `BACKEND_ORDER`. */
 export type BackendName = 'tensorflow-gpu' | 'tensorflow' | 'wasm' | 'cpu';

@@ -1,13 +1,15 @@
 /**
- * `dag doctor`: what this machine will compute on, and why not on something better.
+ * What `dag doctor` (commands/doctor.ts) reports: what this machine will compute on, and why
+ * not on something better.
  *
- * Initialises the backend for real (through `loadTf`), then prints its version, the
- * tfjs version, wasm SIMD / threads, the visible CUDA cards and CUDA_VISIBLE_DEVICES,
- * the reason each better backend was not picked, a one-second self-check (a conv
- * gradient) and the machine (node, cores, memory). `--json` prints one JSON object.
+ * `doctorReport` initialises the backend for real (through `loadTf`) and collects its
+ * version, the tfjs version, wasm SIMD / threads, the visible CUDA cards and
+ * CUDA_VISIBLE_DEVICES, the reason each better backend was not picked, a one-second
+ * self-check (a conv gradient) and the machine (node, cores, memory); `formatDoctor` renders
+ * it as text. Nothing here prints.
  */
 import os from 'node:os';
-import { BackendError, loadTf, parsePreference, type BackendInfo, type BackendName, type BackendPreference } from './backend.ts';
+import { BackendError, loadTf, type BackendInfo, type BackendName, type BackendPreference } from './backend.ts';
 
 /** Everything doctor reports, also its `--json` output. */
 export interface DoctorReport {
@@ -25,35 +27,6 @@ export interface DoctorReport {
     readonly memoryGiB: number;
     readonly freeMemoryGiB: number;
   };
-}
-
-interface DoctorOptions {
-  json: boolean;
-  prefer: BackendPreference | undefined;
-  threads: number | undefined;
-}
-
-const USAGE = `usage: dag doctor [--json] [--backend auto|tensorflow-gpu|tensorflow|wasm|cpu] [--threads N]
-
-Initialises the TensorFlow.js backend this machine would use and explains the choice.`;
-
-function parseArgs(argv: string[]): DoctorOptions | string {
-  const opts: DoctorOptions = { json: false, prefer: undefined, threads: undefined };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]!;
-    if (a === '--json') opts.json = true;
-    else if (a === '--backend' || a.startsWith('--backend=')) {
-      const v = a.includes('=') ? a.slice(a.indexOf('=') + 1) : argv[++i];
-      if (v === undefined) return '--backend needs a value';
-      opts.prefer = parsePreference(v, '--backend');
-    } else if (a === '--threads' || a.startsWith('--threads=')) {
-      const v = Number(a.includes('=') ? a.slice(a.indexOf('=') + 1) : argv[++i]);
-      if (!Number.isInteger(v) || v < 1) return '--threads needs a positive integer';
-      opts.threads = v;
-    } else if (a === '--help' || a === '-h') return 'help';
-    else return `unknown option ${a}`;
-  }
-  return opts;
 }
 
 /** A tiny conv forward + both gradients: proves the backend (and our kernels) compute. */
@@ -131,29 +104,4 @@ export function formatDoctor(r: DoctorReport): string {
   const m = r.machine;
   lines.push(`machine          node ${m.node}, ${m.platform}, ${m.cpus} cores (${m.cpuModel}), ${m.memoryGiB} GiB memory (${m.freeMemoryGiB} free)`);
   return lines.join('\n');
-}
-
-/** Entry point of `dag doctor`; returns the exit code (0 ok, 1 no working backend, 2 usage). */
-export async function main(argv: string[]): Promise<number> {
-  let opts: DoctorOptions | string;
-  try {
-    opts = parseArgs(argv);
-  } catch (e) {
-    if (e instanceof BackendError) {
-      process.stderr.write(`dag doctor: ${e.message}\n`);
-      return 2;
-    }
-    throw e;
-  }
-  if (opts === 'help') {
-    process.stdout.write(`${USAGE}\n`);
-    return 0;
-  }
-  if (typeof opts === 'string') {
-    process.stderr.write(`dag doctor: ${opts}\n${USAGE}\n`);
-    return 2;
-  }
-  const report = await doctorReport({ ...(opts.prefer !== undefined ? { prefer: opts.prefer } : {}), ...(opts.threads !== undefined ? { threads: opts.threads } : {}) });
-  process.stdout.write(opts.json ? `${JSON.stringify(report, null, 2)}\n` : `${formatDoctor(report)}\n`);
-  return report.ok ? 0 : 1;
 }

@@ -10,9 +10,9 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { LayersModel, SymbolicTensor, Tensor } from '@tensorflow/tfjs';
-import { StageError } from '../executor/contract.ts';
+import { StageError } from '../core/contract.ts';
 import { writeNpy } from '../data/npy.ts';
-import type { Tf } from './backend.ts';
+import type { Tf } from './tf.ts';
 import { preprocessInput, type ImageBatch, type PreprocessMode } from './preprocess-input.ts';
 import { findBackbone } from './resnet.ts';
 

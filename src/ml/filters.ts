@@ -5,7 +5,7 @@
  * under caffe ordering), in grayscale.
  */
 import type { LayersModel } from '@tensorflow/tfjs';
-import { StageError } from '../executor/contract.ts';
+import { StageError } from '../core/contract.ts';
 import { findBackbone } from './resnet.ts';
 
 /** A conv kernel, Keras layout [kh, kw, in, out]. */

@@ -21,8 +21,8 @@
  */
 import { closeSync, existsSync, fstatSync, openSync, readSync, renameSync, rmSync } from 'node:fs';
 import type { LayersModel, LayerVariable } from '@tensorflow/tfjs';
-import { StageError } from '../executor/contract.ts';
-import type { Tf } from './backend.ts';
+import { StageError } from '../core/contract.ts';
+import type { Tf } from './tf.ts';
 import { layerPlan, variantSpec } from './resnet.ts';
 
 /** The Keras version we claim in files we write (the study ran TF/Keras 2.8). */

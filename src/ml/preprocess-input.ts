@@ -8,8 +8,8 @@
  * every activation: the mode is explicit here and enters cache keys through the params.
  */
 import type { Tensor, Tensor4D } from '@tensorflow/tfjs';
-import { StageError } from '../executor/contract.ts';
-import type { Tf } from './backend.ts';
+import { StageError } from '../core/contract.ts';
+import type { Tf } from './tf.ts';
 
 /**
  * Preprocessing modes: 'caffe' (Keras ResNet50, the study), 'tf' (x/127.5 - 1) and

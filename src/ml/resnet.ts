@@ -15,8 +15,8 @@
  * blocks and narrower widths so that CPU demos and tests exercise the same code paths.
  */
 import type { LayersModel, SymbolicTensor } from '@tensorflow/tfjs';
-import { StageError } from '../executor/contract.ts';
-import type { Tf } from './backend.ts';
+import { StageError } from '../core/contract.ts';
+import type { Tf } from './tf.ts';
 
 /** Keras' BatchNormalization epsilon in keras.applications ResNets. */
 export const RESNET_BN_EPSILON = 1.001e-5;

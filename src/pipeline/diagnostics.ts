@@ -4,7 +4,7 @@
  * depend on the instance, keeps the first instance id and a count for the message.
  */
 import type { ConfigError, ConfigErrorCode, ConfigNote } from './errors.ts';
-import type { SourceLocation } from './plan.ts';
+import type { SourceLocation } from '../core/plan.ts';
 
 interface Entry {
   error: ConfigError;

@@ -5,10 +5,10 @@
  */
 import { readFileSync } from 'node:fs';
 import { isAbsolute, relative } from 'node:path';
-import type { SourceLocation } from './plan.ts';
+import type { SourceLocation } from '../core/plan.ts';
 
 /** Re-exported so error consumers need one import. */
-export type { SourceLocation } from './plan.ts';
+export type { SourceLocation } from '../core/plan.ts';
 
 /**
  * Stable codes of configuration problems (documented in docs/pipeline.md). Tools and tests

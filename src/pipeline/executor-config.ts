@@ -19,9 +19,9 @@
  */
 import { isScalar } from 'yaml';
 import type { Diagnostics } from './diagnostics.ts';
-import type { ExecutorSettings, SourceLocation } from './plan.ts';
+import type { ExecutorSettings, SourceLocation } from '../core/plan.ts';
 import { asMap, asSeq, describeNode, type SourceFile } from './source.ts';
-import { didYouMean } from './suggest.ts';
+import { didYouMean } from '../core/suggest.ts';
 
 /** Keys of the top-level `executor:` block. */
 export const EXECUTOR_KEYS = ['type', 'partition', 'account', 'qos', 'time', 'sbatch', 'array_max'] as const;

@@ -6,13 +6,13 @@
  */
 import { existsSync, readdirSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
-import { importableUrl, PACKAGE_ROOT } from '../core/modules.ts';
-import type { StageKind } from '../executor/contract.ts';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import type { StageKind } from '../core/contract.ts';
 import { displayPath, type ConfigError } from './errors.ts';
-import type { LoadedKind, SourceLocation } from './plan.ts';
+import type { LoadedKind, SourceLocation } from '../core/plan.ts';
 
 /** The dag package folder (holds package.json, `stages/`, `src/`), found from this module's URL. */
-export const PROJECT_ROOT = PACKAGE_ROOT;
+export const PROJECT_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
 /** The folder of built-in stage kinds. */
 export const BUILTIN_STAGES_DIR = join(PROJECT_ROOT, 'stages');
@@ -65,7 +65,7 @@ export function builtinStageFiles(stagesDir: string = BUILTIN_STAGES_DIR): strin
 async function importKind(file: string, loc: SourceLocation | undefined, label: string): Promise<{ kind?: StageKind<any>; error?: ConfigError & { file: string } }> {
   let mod: { default?: unknown };
   try {
-    mod = (await import(await importableUrl(file))) as { default?: unknown };
+    mod = (await import(pathToFileURL(file).href)) as { default?: unknown };
   } catch (err) {
     const why = err instanceof Error ? err.message.split('\n')[0] : String(err);
     return { error: { code: 'KIND_LOAD', severity: 'error', loc, file, message: `${label} ${displayPath(file)} failed to import: ${why}` } };

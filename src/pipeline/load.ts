@@ -3,23 +3,22 @@
  * found in the file at once (YAML syntax, schema, kinds, references, params, cycles), each
  * with file:line:col. This is the only entry point the CLI and executor need from pipeline/.
  */
-import { existsSync, statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { basename, dirname, resolve } from 'node:path';
 import { LineCounter, parseDocument, visit } from 'yaml';
-import type { AxisValue, Json } from '../executor/contract.ts';
+import type { Json } from '../core/contract.ts';
 import { stageGraphFromDecls } from '../graph/build.ts';
 import { findStageCycles } from '../graph/cycles.ts';
 import { topologicalOrder } from '../graph/order.ts';
 import { Diagnostics } from './diagnostics.ts';
 import { compareConfigErrors, type ConfigError } from './errors.ts';
-import { formatAxisValue, instanceId } from './ids.ts';
-import { loadStageKinds } from './kinds.ts';
-import { locateParam, resolveParams, type ParamScope } from './params.ts';
-import { checkFilter, parseRaw, type RawAxis, type RawPipeline, type RawStage } from './parse.ts';
-import type { Instance, LoadedKind, NeedDecl, Plan, StageDecl } from './plan.ts';
+import { formatAxisValue } from '../core/ids.ts';
+import { loadStageKinds, type LoadedKinds } from './kinds.ts';
+import { expandInstances, flatExcludes, type Point, type ResolvedParams } from './expand.ts';
+import { checkFilter, parseRaw, type RawPipeline } from './parse.ts';
+import type { Instance, LoadedKind, NeedDecl, Plan, StageDecl } from '../core/plan.ts';
 import { SourceFile } from './source.ts';
-import { didYouMean } from './suggest.ts';
+import { didYouMean } from '../core/suggest.ts';
 
 /** Re-exported for `dag kinds`, which lists the kinds without loading a pipeline. */
 export { loadStageKinds } from './kinds.ts';
@@ -34,66 +33,6 @@ export type LoadResult = { ok: true; plan: Plan; warnings: ConfigError[] } | { o
 export interface LoadPipelineOptions {
   /** Folder of built-in stage kinds (default `<project root>/stages`); tests point it at fixtures. */
   stagesDir?: string;
-}
-
-/** One expanded instance before params and deps are attached. */
-interface Point {
-  id: string;
-  axes: Record<string, AxisValue>;
-}
-
-/**
- * Cartesian product of the axes in declaration order (last axis varies fastest), minus
- * excludes. With `diag` undefined nothing is reported (used for incomplete stages).
- */
-function expandStage(st: RawStage, diag: Diagnostics | undefined): Point[] {
-  const order = st.axes.map((a) => a.name);
-  const rules = st.excludes.map((r) => ({
-    rule: [...r.rule].map(([axis, v]) => ({ axis, set: new Set(v.values.map(formatAxisValue)) })),
-    hits: 0,
-    loc: r.loc,
-    broken: r.broken === true,
-  }));
-  const points: Point[] = [];
-  const cur: Record<string, AxisValue> = {};
-  const rec = (i: number): void => {
-    const axis = st.axes[i];
-    if (axis === undefined) {
-      for (const r of rules) {
-        if (r.rule.every(({ axis: a, set }) => cur[a] !== undefined && set.has(formatAxisValue(cur[a]!)))) {
-          r.hits++;
-          return;
-        }
-      }
-      const axes = { ...cur };
-      points.push({ id: instanceId(st.name, axes, order), axes });
-      return;
-    }
-    for (const v of axis.values) {
-      cur[axis.name] = v;
-      rec(i + 1);
-    }
-  };
-  rec(0);
-  if (diag === undefined) return points;
-  for (const r of rules) {
-    if (r.hits === 0 && r.rule.length > 0 && !r.broken) diag.warn('EXCLUDE_MATCHES_NOTHING', `this exclude rule of stage '${st.name}' removes no instance`, r.loc);
-  }
-  if (points.length === 0) {
-    diag.warn('EMPTY_STAGE', `stage '${st.name}' has no instances (an axis has no values, or every combination is excluded)`, st.loc);
-  }
-  return points;
-}
-
-/** Expand list-valued exclude rules into single-valued ones (the StageDecl form). */
-function flatExcludes(st: RawStage): Array<Record<string, AxisValue>> {
-  const out: Array<Record<string, AxisValue>> = [];
-  for (const r of st.excludes) {
-    let acc: Array<Record<string, AxisValue>> = [{}];
-    for (const [axis, v] of r.rule) acc = acc.flatMap((p) => v.values.map((x) => ({ ...p, [axis]: x })));
-    out.push(...acc);
-  }
-  return out;
 }
 
 /** Check kinds, needs and exclude references of every stage. */
@@ -201,37 +140,11 @@ function matchNeeds(raw: RawPipeline, points: ReadonlyMap<string, Point[]>, diag
   return deps;
 }
 
-function describePathProblem(abs: string, mustExist: 'file' | 'dir' | 'any', cache: Map<string, string | null>): string | null {
-  const key = `${mustExist}:${abs}`;
-  const hit = cache.get(key);
-  if (hit !== undefined) return hit;
-  let problem: string | null = null;
-  if (!existsSync(abs)) problem = 'does not exist';
-  else if (mustExist !== 'any') {
-    const isDir = statSync(abs).isDirectory();
-    if (mustExist === 'dir' && !isDir) problem = 'is not a folder';
-    if (mustExist === 'file' && isDir) problem = 'is a folder, not a file';
-  }
-  cache.set(key, problem);
-  return problem;
-}
-
 /**
- * Load, validate and expand a pipeline file. Built-in stage kinds come from `stages/` (or
- * `opts.stagesDir`), plugins from `plugins:` relative to the file. Never throws for problems
- * in the file: they are all returned, each with a location where one exists.
+ * Parses the pipeline text, reporting YAML syntax errors, duplicate keys, warnings and
+ * unresolved aliases to `diag` with their locations.
  */
-export async function loadPipeline(file: string, opts: LoadPipelineOptions = {}): Promise<LoadResult> {
-  const abs = resolve(file);
-  const dir = dirname(abs);
-  const diag = new Diagnostics();
-  let text: string;
-  try {
-    text = await readFile(abs, 'utf8');
-  } catch (err) {
-    const why = (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : err instanceof Error ? err.message : String(err);
-    return { ok: false, errors: [{ code: 'FILE_READ', severity: 'error', message: `cannot read pipeline file ${file}: ${why}` }] };
-  }
+function readYaml(file: string, text: string, diag: Diagnostics): SourceFile {
   const lines = new LineCounter();
   const doc = parseDocument(text, { keepSourceTokens: true, lineCounter: lines, prettyErrors: false, uniqueKeys: true, merge: true, logLevel: 'error' });
   const src = new SourceFile(file, text, lines, doc);
@@ -253,63 +166,34 @@ export async function loadPipeline(file: string, opts: LoadPipelineOptions = {})
     },
   });
 
-  const raw = parseRaw(src, diag);
-  const used = new Set(raw.stages.map((s) => s.kind).filter((k): k is string => k !== undefined));
-  const loaded = await loadStageKinds({ stagesDir: opts.stagesDir, plugins: raw.plugins, baseDir: dir, wanted: used });
-  const kinds = loaded.kinds;
-  // A broken built-in module that this pipeline cannot need (every `uses:` resolved, and the
-  // file is not named after a used kind) must not block unrelated pipelines: warn instead.
+  return src;
+}
+
+/**
+ * Reports stage kinds that failed to load. A broken built-in module that this pipeline cannot
+ * need (every `uses:` resolved, and the file is not named after a used kind) must not block
+ * unrelated pipelines: it is a warning then.
+ */
+function reportKindErrors(errors: LoadedKinds['errors'], used: ReadonlySet<string>, kinds: ReadonlyMap<string, LoadedKind>, diag: Diagnostics): void {
   const allResolved = [...used].every((k) => kinds.has(k));
-  for (const e of loaded.errors) {
+  for (const e of errors) {
     const base = e.file === undefined ? undefined : basename(e.file).replace(/\.ts$/, '');
     const harmless = e.loc === undefined && allResolved && base !== undefined && !used.has(base);
     if (harmless) diag.warn(e.code as 'KIND_LOAD', `${e.message} (no stage of this pipeline uses it)`);
     else diag.error(e.code as 'KIND_LOAD', e.message, e.loc);
   }
 
-  checkReferences(raw, kinds, diag);
-  const cyclic = checkCycles(raw, diag);
+}
 
-  // Expand every complete stage and resolve its params per instance.
-  const points = new Map<string, Point[]>();
-  const resolved = new Map<string, { params: Record<string, Json>; externalPaths: string[] }>();
-  const pathCache = new Map<string, string | null>();
-  for (const st of raw.stages) {
-    // An incomplete stage (bad matrix) is expanded over its readable axes only to check its
-    // params; it takes no part in matching, and reference errors there would be follow-ups.
-    const pts = expandStage(st, st.incomplete ? undefined : diag);
-    if (!st.incomplete) points.set(st.name, pts);
-    const kind = st.kind === undefined ? undefined : kinds.get(st.kind);
-    if (kind === undefined) continue;
-    const rawParams: Record<string, Json> = {};
-    for (const [k, v] of st.paramNodes) rawParams[k] = src.js(v.value) as Json;
-    const axisByName = new Map<string, RawAxis>(st.axes.map((a) => [a.name, a]));
-    for (const p of pts) {
-      const scope: ParamScope = { stage: st, axes: p.axes, axisByName, collections: raw.collections };
-      const r = resolveParams(rawParams, kind.kind.params, scope, dir);
-      for (const issue of r.issues) {
-        if (st.incomplete && issue.code === 'BAD_REFERENCE') continue;
-        const where = locateParam(src, st, issue.path, scope, issue.atKey === true);
-        const msg = `stage '${st.name}' (kind ${st.kind}): ${issue.message}${where.via !== undefined ? ` (value from \${${where.via}})` : ''}`;
-        const sev = issue.severity ?? 'error';
-        if (where.via !== undefined || issue.code === 'BAD_REFERENCE') diag.forInstance(sev, issue.code, msg, where.loc, p.id);
-        else if (sev === 'error') diag.error(issue.code, msg, where.loc);
-        else diag.warn(issue.code, msg, where.loc);
-      }
-      for (const c of r.pathChecks) {
-        const problem = describePathProblem(c.abs, c.mustExist, pathCache);
-        if (problem === null) continue;
-        const where = locateParam(src, st, c.path, scope);
-        diag.forInstance('warning', 'PATH_MISSING', `stage '${st.name}': path param '${c.path.join('.')}' = ${c.abs} ${problem}; the instance cannot run until it does`, where.loc, p.id);
-      }
-      resolved.set(p.id, { params: r.params, externalPaths: r.externalPaths });
-    }
-  }
-  const deps = matchNeeds(raw, points, diag);
-
-  // Problems in file order (errors before warnings) read like compiler output.
-  if (diag.hasErrors || cyclic) return { ok: false, errors: [...diag.errors, ...diag.warnings].sort(compareConfigErrors) };
-
+/** The plan's stage declarations in dependency order and its instances, from a problem-free file. */
+function assemblePlan(
+  raw: RawPipeline,
+  kinds: ReadonlyMap<string, LoadedKind>,
+  src: SourceFile,
+  points: ReadonlyMap<string, Point[]>,
+  resolved: ReadonlyMap<string, ResolvedParams>,
+  deps: ReadonlyMap<string, string[]>,
+): Pick<Plan, 'stageOrder' | 'stages' | 'instances'> {
   const stageOrder = topologicalOrder(stageGraphFromDecls(raw.stages));
   const stages = new Map<string, StageDecl>();
   for (const st of raw.stages) {
@@ -358,6 +242,44 @@ export async function loadPipeline(file: string, opts: LoadPipelineOptions = {})
       });
     }
   }
+  return { stageOrder, stages, instances };
+}
+
+/**
+ * Load, validate and expand a pipeline file. Built-in stage kinds come from `stages/` (or
+ * `opts.stagesDir`), plugins from `plugins:` relative to the file. Never throws for problems
+ * in the file: they are all returned, each with a location where one exists.
+ */
+export async function loadPipeline(file: string, opts: LoadPipelineOptions = {}): Promise<LoadResult> {
+  const abs = resolve(file);
+  const dir = dirname(abs);
+  const diag = new Diagnostics();
+  let text: string;
+  try {
+    text = await readFile(abs, 'utf8');
+  } catch (err) {
+    const why = (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : err instanceof Error ? err.message : String(err);
+    return { ok: false, errors: [{ code: 'FILE_READ', severity: 'error', message: `cannot read pipeline file ${file}: ${why}` }] };
+  }
+  const src = readYaml(file, text, diag);
+
+  const raw = parseRaw(src, diag);
+  const used = new Set(raw.stages.map((s) => s.kind).filter((k): k is string => k !== undefined));
+  const loaded = await loadStageKinds({ stagesDir: opts.stagesDir, plugins: raw.plugins, baseDir: dir, wanted: used });
+  const kinds = loaded.kinds;
+  reportKindErrors(loaded.errors, used, kinds, diag);
+
+  checkReferences(raw, kinds, diag);
+  const cyclic = checkCycles(raw, diag);
+
+  // Expand every complete stage and resolve its params per instance.
+  const { points, resolved } = expandInstances(raw, kinds, src, dir, diag);
+  const deps = matchNeeds(raw, points, diag);
+
+  // Problems in file order (errors before warnings) read like compiler output.
+  if (diag.hasErrors || cyclic) return { ok: false, errors: [...diag.errors, ...diag.warnings].sort(compareConfigErrors) };
+
+  const { stageOrder, stages, instances } = assemblePlan(raw, kinds, src, points, resolved, deps);
   const plan: Plan = { file: abs, dir, cacheDir: resolve(dir, raw.cache), seed: raw.seed, stages, stageOrder, instances, kinds, executor: raw.executor };
   return { ok: true, plan, warnings: diag.warnings.sort(compareConfigErrors) };
 }

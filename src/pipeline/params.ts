@@ -6,13 +6,13 @@
  */
 import { isAbsolute, resolve } from 'node:path';
 import { isMap, isScalar, isSeq } from 'yaml';
-import type { AxisValue, Json, ParamSpec } from '../executor/contract.ts';
+import type { AxisValue, Json, ParamSpec } from '../core/contract.ts';
 import type { ConfigErrorCode } from './errors.ts';
-import { formatAxisValue } from './ids.ts';
+import { formatAxisValue } from '../core/ids.ts';
 import type { RawAxis, RawCollection, RawStage } from './parse.ts';
-import type { SourceLocation } from './plan.ts';
+import type { SourceLocation } from '../core/plan.ts';
 import { describeValue, type SourceFile } from './source.ts';
-import { didYouMean } from './suggest.ts';
+import { didYouMean } from '../core/suggest.ts';
 
 /** What `${...}` references can see while resolving one instance. */
 export interface ParamScope {
@@ -322,7 +322,7 @@ function checkObject(
  * Resolve one instance's params: interpolate the raw values, apply the kind's defaults,
  * check every value against its spec and make `path` params absolute (relative to `dir`).
  */
-export function resolveParams(rawParams: Readonly<Record<string, Json>>, specs: Readonly<Record<string, ParamSpec>>, scope: ParamScope, dir: string): ResolvedParams {
+export function resolveStageParams(rawParams: Readonly<Record<string, Json>>, specs: Readonly<Record<string, ParamSpec>>, scope: ParamScope, dir: string): ResolvedParams {
   const issues: ParamIssue[] = [];
   const interpolated: Record<string, Json> = {};
   for (const k of Object.keys(rawParams)) {

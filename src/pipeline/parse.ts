@@ -5,13 +5,13 @@
  * happen in later phases that read this structure.
  */
 import { isScalar, isSeq, type YAMLMap, type YAMLSeq } from 'yaml';
-import type { AxisValue, Json } from '../executor/contract.ts';
+import type { AxisValue, Json } from '../core/contract.ts';
 import type { Diagnostics } from './diagnostics.ts';
-import { AXIS_VALUE_FORBIDDEN, formatAxisValue } from './ids.ts';
+import { AXIS_VALUE_FORBIDDEN, formatAxisValue } from '../core/ids.ts';
 import { parseExecutorBlock } from './executor-config.ts';
-import type { ExecutorSettings, SourceLocation } from './plan.ts';
+import type { ExecutorSettings, SourceLocation } from '../core/plan.ts';
 import { asMap, asSeq, describeNode, type SourceFile } from './source.ts';
-import { closest, didYouMean } from './suggest.ts';
+import { closest, didYouMean } from '../core/suggest.ts';
 
 /** Top-level keys with a meaning; any other top-level key holding a map or list is a collection. */
 export const TOP_LEVEL_KEYS = ['version', 'seed', 'cache', 'plugins', 'executor', 'stages'] as const;

@@ -4,7 +4,7 @@
  * every later phase can point at the exact key or value it complains about.
  */
 import { isAlias, isMap, isPair, isScalar, isSeq, type Document, type LineCounter, type Node, type Pair, type YAMLMap, type YAMLSeq } from 'yaml';
-import type { SourceLocation } from './plan.ts';
+import type { SourceLocation } from '../core/plan.ts';
 
 /** The pipeline file: its path as given, its text and line table. */
 export class SourceFile {

@@ -6,7 +6,7 @@
  */
 export * from './errors.ts';
 export * from './rng.ts';
-export * from './folds.ts';
+export * from './kfold.ts';
 export * from './mat.ts';
 export { ccaSimilarity, sumThresholdCount, type CcaOptions, type CcaResult } from './cca.ts';
 export * from './layer-cca.ts';

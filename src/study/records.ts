@@ -4,7 +4,7 @@
  * `simVSauc*.csv`), so a reader can diff our tables against the published ones with pandas.
  * Everything here is pure: records in, text out, and back.
  */
-import { CsvError, formatCsv, parseCsvObjects } from './csv.ts';
+import { CsvError, formatCsv, parseCsvObjects } from '../data/csv-text.ts';
 import { LAYERS, foldLabel, freezeLabel, parseFoldLabel, parseFreezeLabel, type Layer } from './names.ts';
 
 /** One fold's AUC of one configuration (a row of `AUC.csv`); `auc` in 0..1. */

@@ -13,7 +13,7 @@ import { toHtml, toMarkdown, type Block, type Cell } from './document.ts';
 import { filterGrid, grayToPng, type ConvKernel } from './filter-grid.ts';
 import { LAYERS, freezeLabel, simVsAucStem } from './names.ts';
 import { ALL_PAIRS, pairLabel } from './pairs.ts';
-import { formatCsv } from './csv.ts';
+import { formatCsv } from '../data/csv-text.ts';
 import {
   formatAucCsv,
   formatBandCsv,

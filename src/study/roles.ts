@@ -4,8 +4,8 @@
  * Shared by the cca, predsim, correlate-gain and report stages so one pipeline setting
  * names models identically in every table.
  */
-import type { ParamSpec } from '../executor/contract.ts';
-import { StageError } from '../executor/contract.ts';
+import type { ParamSpec } from '../core/contract.ts';
+import { StageError } from '../core/contract.ts';
 import { displayName } from './names.ts';
 import type { SourceRole } from './pairs.ts';
 

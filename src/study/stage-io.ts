@@ -6,7 +6,7 @@
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { StageError, type UpstreamInput } from '../executor/contract.ts';
+import { StageError, type UpstreamInput } from '../core/contract.ts';
 import { readNpy } from '../data/npy.ts';
 
 /** Upstream inputs produced by a given stage kind (`preprocess`, `finetune`, ...). */

@@ -3,7 +3,7 @@
  * `finetune`) or that every tfjs stage shares (`extract` too), declared once so the two
  * training stages cannot drift apart in defaults or documentation.
  */
-import type { Json, ParamSpec } from '../executor/contract.ts';
+import type { Json, ParamSpec } from '../core/contract.ts';
 import { describeBackendChoice } from '../ml/backend.ts';
 
 /** Training params common to `pretrain` and `finetune`, with the study's defaults. */

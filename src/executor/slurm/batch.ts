@@ -13,7 +13,7 @@
  */
 import { appendFileSync, closeSync, existsSync, openSync, readdirSync, readFileSync, readSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import type { DeviceAssignment, Progress } from '../contract.ts';
+import type { DeviceAssignment, Progress } from '../../core/contract.ts';
 import type { CacheKey } from '../../cache/digest.ts';
 import type { LockOwner } from '../../cache/lock.ts';
 import type { Demand } from '../executor.ts';

@@ -11,8 +11,8 @@
 import { mkdirSync, rmSync, writeFileSync, appendFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import type { Plan } from '../../pipeline/plan.ts';
-import { PACKAGE_ROOT } from '../../core/modules.ts';
+import { fileURLToPath } from 'node:url';
+import type { Plan } from '../../core/plan.ts';
 import type { LocalCache } from '../../cache/store.ts';
 import type { ExecRequest, Executor, Placement } from '../executor.ts';
 import type { RunOutcome } from '../run-instance.ts';
@@ -20,8 +20,7 @@ import { BatchDir, EventTail, submissionsFile, tailOf, type BatchFile, type JobE
 import { currentUser, HOPELESS_REASONS, largestNode, sbatch, scancel, squeue, TERMINAL_STATES, type QueueEntry } from './commands.ts';
 import { DEFAULT_ARRAY_MAX, sbatchOptions, stageSettings } from './settings.ts';
 
-// Jobs may start long after submission (a compiled build may be pruned by then): they run the sources through tsx.
-const JOB_ENTRY = join(PACKAGE_ROOT, 'src', 'executor', 'slurm', 'job.ts');
+const JOB_ENTRY = fileURLToPath(new URL('./job.ts', import.meta.url));
 const TSX = import.meta.resolve('tsx');
 
 /** Options of the slurm executor. */

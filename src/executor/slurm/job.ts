@@ -8,7 +8,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
-import type { DeviceAssignment } from '../contract.ts';
+import type { DeviceAssignment } from '../../core/contract.ts';
 import { LocalCache } from '../../cache/store.ts';
 import { runInstance, type RunOutcome } from '../run-instance.ts';
 import { WorkerPool } from '../worker-pool.ts';

@@ -2,7 +2,7 @@
  * sbatch options of one instance: the pipeline's `executor:` block, the stage's overrides,
  * and what the instance needs (cores, one GPU card, memory, time limit).
  */
-import type { ExecutorSettings, Plan } from '../../pipeline/plan.ts';
+import type { ExecutorSettings, Plan } from '../../core/plan.ts';
 import type { Demand } from '../executor.ts';
 
 /** Default bound on the size of one job array. */

@@ -10,7 +10,7 @@
  * and an exact save/restore of the moments and the iteration count for resumption.
  */
 import type * as TF from '@tensorflow/tfjs';
-import type { Tf } from '../backend.ts';
+import type { Tf } from '../tf.ts';
 import { ADAM_KERNEL } from '../wasm-kernels/adam-kernel.ts';
 
 /** Adam hyper-parameters (Keras defaults except the study's learning rate). */

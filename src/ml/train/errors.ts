@@ -3,7 +3,7 @@
  * stage adapter can let it propagate and the executor shows `code` and the message without
  * a stack trace.
  */
-import { StageError } from '../../executor/contract.ts';
+import { StageError } from '../../core/contract.ts';
 
 /** Stable codes of problems a user can cause or fix. */
 export type TrainErrorCode =

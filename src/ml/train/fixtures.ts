@@ -5,7 +5,7 @@
  * Nothing is downloaded; everything is a pure function of the seed.
  */
 import type * as TF from '@tensorflow/tfjs';
-import type { Tf } from '../backend.ts';
+import type { Tf } from '../tf.ts';
 import { createRng } from '../../stats/rng.ts';
 import type { ImageSet, ModelFactory } from './finetune.ts';
 

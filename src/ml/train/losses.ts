@@ -8,7 +8,7 @@
  * probabilities clipped to [1e-7, 1-1e-7], available for comparison.
  */
 import type * as TF from '@tensorflow/tfjs';
-import type { Tf } from '../backend.ts';
+import type { Tf } from '../tf.ts';
 
 /** Which head the model has. */
 export type HeadKind = 'sigmoid' | 'softmax';

@@ -11,7 +11,7 @@
  * logits, from which the loss is computed as tf.keras does inside `fit`.
  */
 import type * as TF from '@tensorflow/tfjs';
-import type { Tf } from '../backend.ts';
+import type { Tf } from '../tf.ts';
 import type { HeadKind } from './losses.ts';
 import { stream } from './random.ts';
 

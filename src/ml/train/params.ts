@@ -100,7 +100,7 @@ export const DEFAULT_TRAIN_PARAMS: Readonly<TrainParams> = Object.freeze({
 const MONITORS: readonly Monitor[] = ['val_loss', 'val_acc', 'loss', 'acc'];
 
 /** Fill defaults and validate; every problem is a TrainError('BAD_PARAM') naming the key. */
-export function resolveParams(input: TrainParamsInput = {}): TrainParams {
+export function resolveTrainParams(input: TrainParamsInput = {}): TrainParams {
   const d = DEFAULT_TRAIN_PARAMS;
   let augment: AugmentOptions | null;
   if (input.augment === false || input.augment === null) augment = null;

@@ -12,7 +12,7 @@
  * The arithmetic is float32 in the op-by-op order of ../train/adam.ts, so both
  * paths give bit-identical results (test/ml-wasm-adam.test.ts).
  */
-import type { Tf } from '../backend.ts';
+import type { Tf } from '../tf.ts';
 import type { WasmBackendLike } from './conv-grads.ts';
 import { gemmKernels, gemmModuleBytes } from './gemm.ts';
 

@@ -13,7 +13,7 @@
  * gradient whenever the active backend is not wasm or the shapes are not the
  * channels-last [C]-parameter case.
  */
-import type { Tf } from '../backend.ts';
+import type { Tf } from '../tf.ts';
 import { originalGradient, type GradFunc, type Tensor } from './grad-registry.ts';
 import type { WasmBackendLike } from './conv-grads.ts';
 import { gemmKernels } from './gemm.ts';

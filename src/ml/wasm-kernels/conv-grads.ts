@@ -30,7 +30,7 @@
  * Kernel functions receive TensorInfos and must return fresh ones: every
  * intermediate made here is disposed with `backend.disposeData` before return.
  */
-import type { Tf } from '../backend.ts';
+import type { Tf } from '../tf.ts';
 import { gemm, gemmKernels, packRowMajor, packStrided, type GemmKernels } from './gemm.ts';
 import { convTaps, filterGradT, packedSize, packFilterTaps, packTransposedTaps, type FilterGradGeometry, type HeapAccess, type Tap } from './conv-gemm.ts';
 

@@ -12,7 +12,7 @@
  * - ./adam-kernel.ts: `DagKerasAdam`, one fused pass per variable for ../train/adam.ts.
  * docs/ml-runtime.md has the measurements behind each choice.
  */
-import type { Tf } from '../backend.ts';
+import type { Tf } from '../tf.ts';
 import { makeConvGradKernels } from './conv-grads.ts';
 import { makeLayoutKernels } from './layout-kernels.ts';
 import { makeBatchNormForward, registerBatchNormGrad } from './batchnorm-grad.ts';

@@ -13,7 +13,7 @@
  *   Other reductions fall back to the backend's own kernel.
  * - `Identity`, and `Cast` to the same dtype: share the buffer instead of copying it.
  */
-import type { Tf } from '../backend.ts';
+import type { Tf } from '../tf.ts';
 import type { WasmBackendLike } from './conv-grads.ts';
 import { gemmKernels } from './gemm.ts';
 

@@ -12,7 +12,7 @@
  * Like ./batchnorm-grad.ts this replaces a global registry entry, so it delegates
  * to tfjs' own gradient whenever the active backend is not wasm.
  */
-import type { Tf } from '../backend.ts';
+import type { Tf } from '../tf.ts';
 import { originalGradient, type GradConfig, type GradFunc } from './grad-registry.ts';
 
 

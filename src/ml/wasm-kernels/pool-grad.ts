@@ -8,7 +8,7 @@
  * Ties go to the first maximum in row-major window order, as in tfjs' cpu backend.
  * Only NHWC float32 without dilation; anything else uses the backend's kernel.
  */
-import type { Tf } from '../backend.ts';
+import type { Tf } from '../tf.ts';
 import type { WasmBackendLike } from './conv-grads.ts';
 
 interface TensorInfo {

@@ -12,7 +12,7 @@
  * replacements, this is process-global and idempotent.
  */
 import type { Tf } from '../backend.ts';
-import { BN_TRAIN_KERNEL } from './batchnorm.ts';
+import { BN_TRAIN_GRAD_KERNEL, BN_TRAIN_KERNEL, registerBatchNormKernels } from './batchnorm.ts';
 
 type Tensor = import('@tensorflow/tfjs').Tensor;
 
@@ -71,3 +71,14 @@ export function routeBatchNormLayer(tf: Tf): boolean {
   patched.add(proto);
   return true;
 }
+
+/** Training-mode BatchNorm as a family for ./register.ts (`DagBatchNormTrain` in `off` keeps tfjs' path). */
+export const BATCHNORM_FAMILY = {
+  name: 'batchnorm',
+  register: (tf: Tf, off: ReadonlySet<string>): readonly string[] => {
+    if (off.has(BN_TRAIN_KERNEL)) return [];
+    registerBatchNormKernels(tf);
+    if (!routeBatchNormLayer(tf)) return [];
+    return [BN_TRAIN_KERNEL, BN_TRAIN_GRAD_KERNEL];
+  },
+};

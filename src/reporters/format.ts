@@ -2,7 +2,7 @@
  * Small formatting helpers shared by the reporters and the CLI (durations, sizes,
  * devices, progress bars), so every view words things the same way.
  */
-import type { DeviceAssignment, Progress } from '../executor/contract.ts';
+import type { DeviceAssignment, Progress } from '../core/contract.ts';
 
 /** `850ms`, `12.3s`, `4m05s`, `2h03m`. */
 export function formatDuration(ms: number): string {

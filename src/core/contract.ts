@@ -13,8 +13,9 @@
  *   message naming the file / row / layer; any other throw is reported as a bug.
  */
 
-/** A JSON value, as stored in cache-key preimages and run records. */
-export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
+import type { Json } from './json.ts';
+
+export type { Json };
 
 /** A matrix axis value (`dataset=knee`, `fold=3`, `freeze=false`). */
 export type AxisValue = string | number | boolean;

@@ -3,7 +3,7 @@
  * user-visible names of instances (targets, logs, `dag status`), so their format is part of
  * the interface and must never depend on other instances (adding a dataset keeps old ids).
  */
-import type { AxisValue } from '../executor/contract.ts';
+import type { AxisValue } from './contract.ts';
 
 /** Characters an axis value may not contain, because they delimit ids. */
 export const AXIS_VALUE_FORBIDDEN = /[\s,=[\]]/;

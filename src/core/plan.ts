@@ -2,7 +2,7 @@
  * The expanded, validated form of a pipeline file: what `loadPipeline` produces and
  * what the graph, cache and executor consume. Pure data, no behaviour.
  */
-import type { AxisValue, Json, Resources, StageKind } from '../executor/contract.ts';
+import type { AxisValue, Json, Resources, StageKind } from './contract.ts';
 
 /** A position in the pipeline file, 1-based, for messages of the form file:line:col. */
 export interface SourceLocation {

@@ -11,7 +11,7 @@
  *
  * Nothing to estimate from gives null (shown as no ETA), never a made-up 0.
  */
-import type { Progress } from '../executor/contract.ts';
+import type { Progress } from '../core/contract.ts';
 
 /** Work done and total of a progress report (the whole run's when the stage gives it). */
 export function workOf(p: Progress): { done: number; total: number } {
