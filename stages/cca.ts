@@ -71,36 +71,30 @@ function indexModels(inputs: readonly UpstreamInput[], roles: Roles, who: string
 function checkSameStimuli(models: readonly Model[], who: string): void {
   const first = models[0];
   if (!first) return;
-  const sig = JSON.stringify([first.meta.stimuli.rows, first.meta.stimuli.perLayer]);
+  if (!first.meta.stimuli?.layers) {
+    throw new StageError('CCA_OLD_EXTRACT', `${who}: ${first.input.id} has no stimulus draws in meta.json (written by an older extract stage); re-run it`);
+  }
+  const images = (m: Model) => JSON.stringify(LAYERS.map((l) => m.meta.stimuli.layers?.[l]?.rows ?? null));
+  const sig = images(first);
   for (const m of models.slice(1)) {
-    if (JSON.stringify([m.meta.stimuli.rows, m.meta.stimuli.perLayer]) !== sig) {
+    if (images(m) !== sig) {
       throw new StageError(
         'CCA_STIMULI_MISMATCH',
-        `${who}: ${m.input.id} and ${first.input.id} extracted different stimulus images; give every extract stage the same seed and maxPoints`,
+        `${who}: ${m.input.id} and ${first.input.id} drew different stimulus images; give every extract stage the same seed, draws and points`,
       );
     }
   }
 }
 
-/**
- * CCA needs more data points than channels. A draw at a layer of h x w positions takes
- * min(n, round(targetPoints / (h w))) of the n stimulus images the extract stage kept (at
- * most the held-out fold), so a small data set starves the last block: say so in numbers.
- */
-function checkEnoughPoints(id: string, layer: Layer, shape: readonly number[], p: CcaParams, round: (x: number) => number): void {
-  const [n = 0, h = 1, w = 1, c = 0] = shape;
-  const hw = h * w;
-  const images = Math.min(n, round(p.targetPoints / hw));
-  const points = images * hw;
-  const k = Math.min(c, p.channels);
-  if (k < points) return;
-  const need = Math.floor(k / hw) + 1;
-  throw new StageError(
-    'CCA_TOO_FEW_POINTS',
-    `${id}: at ${layer} (${h} x ${w} positions) a draw has ${points} data points (${images} of the ${n} held-out images) for ${k} channels; ` +
-      `CCA needs more data points than channels. The data set is too small for this CCA: it needs at least ${need} images per held-out fold` +
-      `${images === n ? '' : ` and targetPoints of at least ${need * hw}`}, or channels of at most ${Math.max(1, points - 1)}`,
-  );
+/** Repeats and points the stored draws cannot serve are errors naming both stages' params. */
+function checkDraws(meta: ExtractMeta, p: CcaParams, who: string): void {
+  const s = meta.stimuli;
+  if (p.repeats > s.draws) {
+    throw new StageError('CCA_TOO_FEW_DRAWS', `${who}: repeats is ${p.repeats} but the extract stages stored ${s.draws} draws per layer; raise extract's draws or lower repeats`);
+  }
+  if (p.targetPoints > s.points) {
+    throw new StageError('CCA_DRAWS_TOO_SMALL', `${who}: targetPoints is ${p.targetPoints} but the extract stages drew ${s.points} points per draw; raise extract's points to at least ${p.targetPoints}`);
+  }
 }
 
 export default defineStage<CcaParams>({
@@ -110,9 +104,9 @@ export default defineStage<CcaParams>({
   params: {
     ...ROLE_PARAM_SPECS,
     pairs: { type: 'string', doc: 'figure3: the five comparisons plotted in Figure 3; all: all 14 of the paper CSVs (needs freeze=true models too)', default: 'figure3', enum: ['figure3', 'all'] },
-    targetPoints: { type: 'number', doc: 'Data points per CCA draw: n = round(targetPoints / (h w)) images (paper: 10000)', default: 10000, integer: true, min: 1 },
-    channels: { type: 'number', doc: 'Channels drawn per layer, the same for both models (paper: 64)', default: 64, integer: true, min: 1 },
-    repeats: { type: 'number', doc: 'Draws averaged per layer (paper: 5)', default: 5, integer: true, min: 1 },
+    targetPoints: { type: 'number', doc: "Data points per repeat: round(targetPoints / (h w)) of a draw's images (paper: 10000; at most extract's points)", default: 10000, integer: true, min: 1 },
+    channels: { type: 'number', doc: "Channels per repeat, of those the extract draw kept (paper: 64)", default: 64, integer: true, min: 1 },
+    repeats: { type: 'number', doc: "Repeats averaged per layer, repeat r on extract's draw r (paper: 5; at most extract's draws)", default: 5, integer: true, min: 1 },
     epsilon: { type: 'number', doc: "svcca's epsilon (the study: 1e-12)", default: 1e-12, min: 0 },
   },
   resources: { cpu: 1 },
@@ -128,15 +122,16 @@ export default defineStage<CcaParams>({
     const target = anyMeta.study.target ?? String(ctx.axes.dataset ?? 'target');
     const fold = anyMeta.study.fold ?? Number(ctx.axes.fold ?? 1);
     const { readNpy } = await import('../src/data/npy.ts');
-    const { layerCca, deriveSeed, roundHalfEven } = await import('../src/stats/index.ts');
+    const { layerCcaOfDraws, deriveSeed, isStatsError } = await import('../src/stats/index.ts');
+    checkDraws(anyMeta, p, ctx.id);
     const cache = new Map<string, { data: Float32Array; shape: number[] }>();
     const acts = (m: Model, layer: Layer) => {
       const k = `${m.input.id}/${layer}`;
       let a = cache.get(k);
       if (!a) {
         const arr = readNpy(fileOf(m.input, `acts/${layer}.npy`));
-        if (arr.dtype !== '<f4' || arr.shape.length !== 4) {
-          throw new StageError('CCA_BAD_ACTS', `${m.input.id}: acts/${layer}.npy must be float32 [n, h, w, c], found ${arr.dtype} [${arr.shape.join(', ')}]`);
+        if (arr.dtype !== '<f4' || arr.shape.length !== 5) {
+          throw new StageError('CCA_BAD_ACTS', `${m.input.id}: acts/${layer}.npy must be float32 [draws, images, h, w, channels], found ${arr.dtype} [${arr.shape.join(', ')}]`);
         }
         a = { data: arr.data as Float32Array, shape: arr.shape };
         cache.set(k, a);
@@ -158,11 +153,9 @@ export default defineStage<CcaParams>({
       const values = {} as Record<Layer, number>;
       const reps: Record<string, number[]> = {};
       for (const layer of LAYERS) {
-        const a = acts(left, layer);
-        checkEnoughPoints(ctx.id, layer, a.shape, p, roundHalfEven);
         let r;
         try {
-          r = layerCca(a, acts(right, layer), {
+          r = layerCcaOfDraws(acts(left, layer), acts(right, layer), {
             targetPoints: p.targetPoints,
             channels: p.channels,
             repeats: p.repeats,
@@ -170,9 +163,8 @@ export default defineStage<CcaParams>({
             seed: deriveSeed(ctx.seed, 'cca', target, fold, pair.id, layer),
           });
         } catch (e) {
-          // Bad input, not a bug: say which comparison and layer, without a stack.
-          if (e instanceof Error && e.name === 'StatsError') throw new StageError(String((e as { code?: unknown }).code ?? 'CCA_FAILED'), `${ctx.id}: ${pair.id} at ${layer}: ${e.message}`);
-          throw e;
+          if (!isStatsError(e)) throw e;
+          throw new StageError(e.code, `${ctx.id}: ${pair.id} (${left.input.id} vs ${right.input.id}), layer ${layer}: ${e.message}`);
         }
         values[layer] = r.mean;
         reps[layer] = [...r.repeats];

@@ -4,7 +4,9 @@
  * same target and fold into the relative gain (AUC_FT - AUC_random) / AUC_random, pairs it
  * with the CCA between the pretrained source and its fine-tuned model per layer (gain.csv,
  * the simVSauc layout plus the AUCs), and fits gain on CCA by OLS with a seeded bootstrap
- * 95 % band per source and layer (fits.csv, bands.csv).
+ * 95 % band per source and layer (fits.csv, bands.csv), the evaluation sizes of targets
+ * evaluated at another size than trained (eval-sizes.json), and a bootstrap interval of
+ * Pearson's r (fits.csv r_lo, r_hi): the claim's effect size, not only the slope's sign.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -30,19 +32,21 @@ export default defineStage<CorrelateGainParams>({
     ...ROLE_PARAM_SPECS,
     resamples: { type: 'number', doc: 'Bootstrap resamples of the regression band (seaborn: 1000)', default: 1000, integer: true, min: 2 },
     grid: { type: 'number', doc: 'Grid points of the band over [min x, max x] (seaborn: 100)', default: 100, integer: true, min: 2 },
-    level: { type: 'number', doc: 'Band confidence level', default: 0.95, min: 0.5, max: 0.999 },
+    level: { type: 'number', doc: 'Confidence level of the band and of the r interval', default: 0.95, min: 0.5, max: 0.999 },
   },
   resources: { cpu: 1 },
   codeDeps: ['src/stats', 'src/study', 'src/wasm'],
   async run(ctx) {
     const p = ctx.params;
     const roles = resolveRoles(p);
-    const { olsFit, bootstrapBand, deriveSeed } = await import('../src/stats/index.ts');
+    const { olsFit, bootstrapBand, bootstrapCorrelation, deriveSeed } = await import('../src/stats/index.ts');
     const auc: AucRecord[] = [];
+    const evalSizes: Record<string, { trainSize: [number, number] | null; evalSize: [number, number] }> = {};
     for (const input of inputsOfKind(ctx.inputs, 'finetune')) {
       const info = modelInfoOf(input);
       if (!info) throw new StageError('STUDY_BAD_OUTPUT', `${input.id} has no model.json; re-run it with this version of dag`);
-      const m = readJsonOf<{ auc: number | null }>(input, 'metrics.json');
+      const m = readJsonOf<{ auc: number | null; evalSize?: [number, number]; trainSize?: [number, number] }>(input, 'metrics.json');
+      if (m.evalSize && info.study.target) evalSizes[info.study.target] = { trainSize: m.trainSize ?? null, evalSize: m.evalSize };
       const s = info.study;
       if (m.auc === null || !Number.isFinite(m.auc)) {
         ctx.warn(`${input.id}: AUC is undefined (one class only in the held-out fold?); left out of AUC.csv`);
@@ -75,7 +79,8 @@ export default defineStage<CorrelateGainParams>({
         const y = pts.map((g) => g.gain);
         try {
           const f = olsFit(x, y);
-          fits.push({ source, layer, n: f.n, slope: f.slope, intercept: f.intercept, r: f.r });
+          const ci = bootstrapCorrelation(x, y, { resamples: p.resamples, level: p.level, seed: deriveSeed(ctx.seed, 'gain-r', source, layer) });
+          fits.push({ source, layer, n: f.n, slope: f.slope, intercept: f.intercept, r: f.r, rLo: ci.lo, rHi: ci.hi });
           const b = bootstrapBand(x, y, { resamples: p.resamples, grid: p.grid, level: p.level, seed: deriveSeed(ctx.seed, 'gain-band', source, layer) });
           b.grid.forEach((gx, i) => bands.push({ source, layer, x: gx, fit: b.fit[i]!, lo: b.lower[i]!, hi: b.upper[i]! }));
         } catch (e) {
@@ -87,5 +92,7 @@ export default defineStage<CorrelateGainParams>({
     writeFileSync(join(ctx.outDir, 'gain.csv'), formatGainCsv(gain));
     writeFileSync(join(ctx.outDir, 'fits.csv'), formatFitCsv(fits));
     writeFileSync(join(ctx.outDir, 'bands.csv'), formatBandCsv(bands));
+    // Targets whose held-out fold was evaluated at another size than trained (finetune evalSize), for the report.
+    writeFileSync(join(ctx.outDir, 'eval-sizes.json'), JSON.stringify(evalSizes, null, 2) + '\n');
   },
 });

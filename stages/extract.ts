@@ -5,15 +5,17 @@
  * source before fine-tuning (upstream `pretrain`), or a fresh random init (no model
  * upstream; `randomSeed` picks which, so two seeds give the "random vs random" pair).
  *
- * To keep files bounded, layer L stores the first m_L = min(N, ceil(maxPoints / (h_L w_L)))
- * images of one seeded permutation of the held-out set. The permutation depends only on the
- * stage seed, target and fold, so every model of a (target, fold) sees the same stimuli;
- * `meta.json` records it and the CCA stage checks it.
+ * It stores the CCA stimulus draws, not every activation: per layer, `draws` times,
+ * round(points / (h w)) images drawn afresh from the WHOLE held-out fold and `channels`
+ * channels (the paper: 5 draws of ~10,000 points and 64 channels), as
+ * acts/<layer>.npy float32 [draws, m, h, w, k]. The draws depend only on the stage seed,
+ * target, fold and layer (and the channel count), so every model of a (target, fold) gets the
+ * same images; `meta.json` records them and the CCA stage checks it.
  */
 import { join } from 'node:path';
-import { tfRuntimeKey } from '../src/study/training-params.ts';
+import { PREPROCESS_PARAM, resolvePreprocess, tfRuntimeKey } from '../src/study/training-params.ts';
 import { defineStage, StageError } from '../src/core/contract.ts';
-import { LAYERS } from '../src/study/names.ts';
+import { LAYERS, type Layer } from '../src/study/names.ts';
 import { fileOf, inputHW, inputsOfKind, loadPrepared, modelInfoOf, oneInputOfKind, subsetWhere, type StudyIdentity } from '../src/study/stage-io.ts';
 
 /** Parameters of `extract`. */
@@ -21,30 +23,44 @@ export interface ExtractParams {
   fold: number;
   variant: string;
   randomSeed: number;
-  maxPoints: number;
+  draws: number;
+  points: number;
+  channels: number;
   batch: number;
   preprocess: string;
+}
+
+/** One layer's stimulus draws as meta.json records them. */
+export interface LayerDrawsMeta {
+  /** Images per draw. */
+  perDraw: number;
+  /** Per draw, the data-set rows (index.csv order) of its images. */
+  rows: number[][];
+  /** Per draw, the channel indices kept. */
+  channels: number[][];
 }
 
 /** What extract adds to meta.json (next to writeActivations' model / images / layers). */
 export interface ExtractMeta {
   /** Who the model is (role `random` for a fresh init). */
   study: Omit<StudyIdentity, 'role' | 'init'> & { role: 'finetuned' | 'source' | 'random'; init: string; randomSeed: number | null };
-  /** Held-out rows (in the data set) in stimulus order; layer L uses the first perLayer[L]. */
-  stimuli: { rows: number[]; perLayer: Record<string, number>; heldOut: number };
+  /** The CCA stimulus draws per layer (images drawn afresh from all `heldOut` images every draw). */
+  stimuli: { heldOut: number; draws: number; points: number; layers: Record<string, LayerDrawsMeta> };
 }
 
 export default defineStage<ExtractParams>({
   kind: 'extract',
-  doc: "Activations (acts/<layer>.npy, float32 NHWC) of the five compared layers on a fold's held-out images, for a fine-tuned model, a pretrained source or a fresh random init (randomSeed).",
-  version: '1',
+  doc: "CCA stimulus draws of the five compared layers (acts/<layer>.npy, float32 [draws, images, h, w, channels]) on a fold's held-out images, for a fine-tuned model, a pretrained source or a fresh random init (randomSeed); each draw samples the whole fold afresh.",
+  version: '2',
   params: {
     fold: { type: 'number', doc: 'Held-out fold k whose images are the stimuli', required: true, integer: true, min: 1 },
     variant: { type: 'string', doc: 'ResNet variant of a fresh random init (an upstream model brings its own from model.json)', default: 'resnet50' },
     randomSeed: { type: 'number', doc: 'Initialiser seed of a fresh random init (no model upstream); two seeds give two independent inits', default: 0, integer: true, min: 0 },
-    maxPoints: { type: 'number', doc: 'Spatial positions kept per layer: m_L = ceil(maxPoints / (h w)) images (CCA draws round(targetPoints / (h w)) of them per repeat)', default: 20000, integer: true, min: 1 },
+    draws: { type: 'number', doc: 'Stimulus draws per layer, each sampled afresh from the whole held-out fold (the CCA stage averages its repeats over them; paper: 5)', default: 5, integer: true, min: 1 },
+    points: { type: 'number', doc: 'Data points per draw: round(points / (h w)) images (paper: 10000)', default: 10000, integer: true, min: 1 },
+    channels: { type: 'number', doc: 'Channels kept per draw, the same indices for every model of the fold (paper: 64)', default: 64, integer: true, min: 1 },
     batch: { type: 'number', doc: 'Images per forward pass', default: 32, integer: true, min: 1 },
-    preprocess: { type: 'string', doc: 'Input normalisation (the study: caffe)', default: 'caffe', enum: ['caffe', 'tf', 'torch', 'none'] },
+    preprocess: PREPROCESS_PARAM,
   },
   resources: { gpu: 1 },
   codeDeps: ['src/ml', 'src/stats/rng.ts', 'src/study/stage-io.ts', 'src/study/names.ts', 'src/study/training-params.ts', 'src/data/npy.ts', 'src/wasm'],
@@ -71,15 +87,11 @@ export default defineStage<ExtractParams>({
     }
 
     const { comparedLayers, comparedSpatial, buildResNet } = await import('../src/ml/resnet.ts');
-    const { createRng, deriveSeed, permutation } = await import('../src/stats/rng.ts');
+    const { deriveSeed, planLayerDraws } = await import('../src/stats/index.ts');
     const heldOut = subsetWhere(prepared, (f) => f === p.fold);
     const n = heldOut.shape[0];
     if (n === 0) throw new StageError('STUDY_EMPTY_FOLD', `${data.id}: fold ${p.fold} has no held-out images`);
-    const order = permutation(createRng(deriveSeed(ctx.seed, 'extract-stimuli', target, p.fold)), n);
     const spatial = comparedSpatial([h, w]);
-    const perLayer: Record<string, number> = {};
-    for (const l of LAYERS) perLayer[l] = Math.min(n, Math.ceil(p.maxPoints / (spatial[l][0] * spatial[l][1])));
-    const maxImages = Math.max(...Object.values(perLayer));
 
     const { loadTf } = await import('../src/ml/backend.ts');
     const { tf } = await loadTf();
@@ -89,31 +101,66 @@ export default defineStage<ExtractParams>({
       const report = await loadKerasWeights(backbone, fileOf(upstream, 'weights.h5'), { allowExtra: true, tf });
       ctx.log(`loaded ${report.loaded.length} layers from ${upstream.id}${report.extra.length ? ` (ignored: ${report.extra.join(', ')})` : ''}`);
     }
-    const { extractActivations, writeActivations } = await import('../src/ml/extract.ts');
+    const { forEachActivationBatch, writeActivations } = await import('../src/ml/extract.ts');
     const columns = comparedLayers(variant);
-    const [, , , c] = heldOut.shape;
-    const per = h * w * c;
-    const acts = new Map<string, { data: Float32Array; shape: number[] }>();
-    let done = 0;
-    const total = LAYERS.reduce((s, l) => s + perLayer[l]!, 0);
+    // Plan every layer's draws, then run each needed image through the network once.
+    const plans = new Map<string, { layer: Layer; plan: ReturnType<typeof planLayerDraws>; hw: number; c: number; out: Float32Array; slots: Map<number, Array<[number, number]>> }>();
+    const needed = new Set<number>();
     for (const l of LAYERS) {
-      // Each layer runs on its own image count: a few images fill conv1's 10^4 positions, block4 needs hundreds.
-      const m = perLayer[l]!;
-      const images = new Uint8Array(m * per);
-      for (let k = 0; k < m; k++) images.set(heldOut.images.subarray(order[k]! * per, (order[k]! + 1) * per), k * per);
-      const got = await extractActivations(tf, backbone, { data: images, shape: [m, h, w, c] }, {
-        layers: [columns[l]],
+      const [lh, lw] = spatial[l];
+      const c = (backbone.getLayer(columns[l]).outputShape as number[])[3]!;
+      const plan = planLayerDraws({ n, h: lh, w: lw, c, points: p.points, draws: p.draws, channels: p.channels, seed: deriveSeed(ctx.seed, 'cca-draws', target, p.fold, l) });
+      const slots = new Map<number, Array<[number, number]>>();
+      plan.images.forEach((imgs, r) => imgs.forEach((img, j) => {
+        needed.add(img);
+        (slots.get(img) ?? slots.set(img, []).get(img)!).push([r, j]);
+      }));
+      const k = plan.channels[0]!.length;
+      plans.set(columns[l], { layer: l, plan, hw: lh * lw, c, out: new Float32Array(p.draws * plan.perDraw * lh * lw * k), slots });
+    }
+    const union = Int32Array.from([...needed].sort((x, y) => x - y));
+    const mode = resolvePreprocess(p.preprocess, info?.preprocess);
+    ctx.log(`input normalisation: ${mode}${p.preprocess === 'auto' ? (info?.preprocess ? ` (recorded by ${upstream!.id})` : ' (the study code\'s default)') : ''}`);
+    await forEachActivationBatch(
+      tf,
+      backbone,
+      { data: heldOut.images, shape: heldOut.shape as [number, number, number, number] },
+      {
+        layers: [...plans.keys()],
         batchSize: p.batch,
-        mode: p.preprocess as 'caffe',
-        onProgress: (d) => ctx.progress({ done: done + d, total, unit: 'image', message: l }),
-      });
-      done += m;
-      acts.set(columns[l], got.get(columns[l])!);
+        mode,
+        indices: union,
+        onProgress: (d) => ctx.progress({ done: d, total: union.length, unit: 'image', message: `${union.length} of ${n} held-out images drawn` }),
+      },
+      (layerName, start, count, batch) => {
+        const e = plans.get(layerName)!;
+        const { hw, c, plan, out, slots } = e;
+        for (let b = 0; b < count; b++) {
+          for (const [r, j] of slots.get(union[start + b]!) ?? []) {
+            const ch = plan.channels[r]!;
+            const k = ch.length;
+            const dst = (r * plan.perDraw + j) * hw * k;
+            const src = b * hw * c;
+            for (let px = 0; px < hw; px++) for (let t = 0; t < k; t++) out[dst + px * k + t] = batch[src + px * c + ch[t]!]!;
+          }
+        }
+      },
+    );
+    const acts = new Map<string, { data: Float32Array; shape: number[] }>();
+    const layersMeta: Record<string, LayerDrawsMeta> = {};
+    for (const [name, e] of plans) {
+      const [lh, lw] = spatial[e.layer];
+      acts.set(name, { data: e.out, shape: [p.draws, e.plan.perDraw, lh, lw, e.plan.channels[0]!.length] });
+      layersMeta[e.layer] = {
+        perDraw: e.plan.perDraw,
+        rows: e.plan.images.map((imgs) => Array.from(imgs, (k) => heldOut.rows[k]!)),
+        channels: e.plan.channels.map((ch) => Array.from(ch)),
+      };
     }
     const role: ExtractMeta['study']['role'] = !info ? 'random' : info.study.role;
     const meta: ExtractMeta & { model: string; images: number } = {
       model: upstream ? upstream.id : `${variant} random init (seed ${p.randomSeed})`,
-      images: maxImages,
+      images: union.length,
       study: {
         role,
         init: info?.study.init ?? 'random',
@@ -123,9 +170,9 @@ export default defineStage<ExtractParams>({
         fold: p.fold,
         randomSeed: upstream ? null : p.randomSeed,
       },
-      stimuli: { rows: Array.from(order.subarray(0, maxImages), (k) => heldOut.rows[k]!), perLayer, heldOut: n },
+      stimuli: { heldOut: n, draws: p.draws, points: p.points, layers: layersMeta },
     };
     writeActivations(ctx.outDir, acts, meta as unknown as Parameters<typeof writeActivations>[2], columns);
-    ctx.log(`extracted ${LAYERS.map((l) => `${l} ${perLayer[l]} img`).join(', ')} into ${join('acts', '<layer>.npy')}`);
+    ctx.log(`extracted ${p.draws} draws per layer (${LAYERS.map((l) => `${l} ${layersMeta[l]!.perDraw} img`).join(', ')} per draw; ${union.length} of ${n} held-out images used) into ${join('acts', '<layer>.npy')}`);
   },
 });

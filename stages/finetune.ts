@@ -8,7 +8,7 @@
  */
 import { SHARED_TRAINING_PARAMS, sharedTrainingOptions, tfRuntimeKey, type SharedTrainingValues } from '../src/study/training-params.ts';
 import { defineStage, StageError, type StageContext, type UpstreamInput } from '../src/core/contract.ts';
-import { digestOf, fileOf, inputsOfKind, loadPrepared, oneInputOfKind, splitByFold, writeModelInfo } from '../src/study/stage-io.ts';
+import { digestOf, fileOf, inputsOfKind, loadPrepared, modelInfoOf, oneInputOfKind, splitByFold, writeModelInfo } from '../src/study/stage-io.ts';
 
 /** Parameters of `finetune`. */
 export interface FinetuneParams extends SharedTrainingValues {
@@ -23,6 +23,8 @@ export interface FinetuneParams extends SharedTrainingValues {
   headEpochs: number;
   headLr: number;
   headPatience: number;
+  headMonitor: 'val_loss' | 'val_acc';
+  evalSize?: number;
 }
 
 /**
@@ -57,7 +59,19 @@ export default defineStage<FinetuneParams>({
     patience: { type: 'number', doc: 'Early-stopping patience on val_loss (paper: 3)', default: 3, integer: true, min: 0 },
     headEpochs: { type: 'number', doc: 'Maximum epochs of the head-only phase when freeze is true', default: 200, integer: true, min: 0 },
     headLr: { type: 'number', doc: 'Adam learning rate of the head-only phase (code: 1e-3)', default: 1e-3, min: 0 },
-    headPatience: { type: 'number', doc: 'Early-stopping patience of the head-only phase on val_acc (code: 2)', default: 2, integer: true, min: 0 },
+    headPatience: { type: 'number', doc: 'Early-stopping patience of the head-only phase (code: 2)', default: 2, integer: true, min: 0 },
+    headMonitor: {
+      type: 'string',
+      doc: "Early-stopping monitor of the head-only phase: val_loss (the paper: the head is trained 'with the same hyperparameters') or val_acc (the study's code, EarlyStopping(monitor='val_acc'))",
+      default: 'val_loss',
+      enum: ['val_loss', 'val_acc'],
+    },
+    evalSize: {
+      type: 'number',
+      doc: 'Evaluate the held-out fold at this size (N x N) instead of the training size: the best checkpoint copied into a network built for it, the stored held-out images resized with NEAREST. The scripts that wrote the published AUC.csv and similarity.csv evaluated thyroid and mammograms at 112 (trained at 224)',
+      integer: true,
+      min: 8,
+    },
     ...SHARED_TRAINING_PARAMS,
   },
   resources: { gpu: 1 },
@@ -74,8 +88,9 @@ export default defineStage<FinetuneParams>({
     const { finetune } = await import('../src/ml/train/finetune.ts');
     const { writeRunOutputs } = await import('../src/ml/train/outputs.ts');
     const { tf } = await loadTf();
-    const shared = sharedTrainingOptions(p);
-    ctx.log(`${prepared.id}: ${train.shape[0]} training / ${heldOut.shape[0]} held-out images (fold ${p.fold}); init ${usePretrained ? `from ${source!.id}` : 'random'}`);
+    const shared = sharedTrainingOptions(p, usePretrained ? modelInfoOf(source!)?.preprocess : undefined);
+    ctx.log(`${prepared.id}: ${train.shape[0]} training / ${heldOut.shape[0]} held-out images (fold ${p.fold}); init ${usePretrained ? `from ${source!.id}` : 'random'}; input normalisation ${shared.params.preprocess}`);
+    if (p.freeze) ctx.log(`head phase (backbone frozen): Adam lr ${p.headLr}, early stopping on ${p.headMonitor} with patience ${p.headPatience}, at most ${p.headEpochs} epochs`);
     const result = await finetune(tf, {
       model: {
         variant: p.variant,
@@ -92,7 +107,7 @@ export default defineStage<FinetuneParams>({
         maxEpochs: p.epochs,
         patience: p.patience,
         freeze: p.freeze,
-        headPhase: { lr: p.headLr, patience: p.headPatience, maxEpochs: p.headEpochs },
+        headPhase: { lr: p.headLr, patience: p.headPatience, maxEpochs: p.headEpochs, monitor: p.headMonitor },
         ...shared.params,
         seed: ctx.seed,
       },
@@ -101,14 +116,25 @@ export default defineStage<FinetuneParams>({
       signal: ctx.signal,
       log: (m) => ctx.log(m),
     });
+    const evalSize: [number, number] = p.evalSize === undefined ? [h, w] : [p.evalSize, p.evalSize];
+    if (evalSize[0] !== h || evalSize[1] !== w) {
+      const { evaluateAtSize } = await import('../src/study/eval-size.ts');
+      const { evaluationMetrics } = await import('../src/ml/train/metrics.ts');
+      const ev = evaluateAtSize(tf, result.model, heldOut, { variant: p.variant, classes, size: evalSize, preprocess: shared.params.preprocess, batch: p.batch });
+      const m = result.metrics;
+      result.predictions = { probs: ev.probs, shape: ev.shape, labels: result.predictions.labels };
+      // valLoss stays the training-size one (early stopping and checkpoint choice used it).
+      result.metrics = evaluationMetrics({ head: m.head, classes: m.classes, probs: ev.probs, labels: result.predictions.labels, valLoss: m.valLoss, accuracy: ev.accuracy, bestEpoch: m.bestEpoch, epochs: m.epochs, history: result.history, seed: m.seed, nTrain: m.nTrain });
+      ctx.log(`held-out fold evaluated at ${evalSize[0]}x${evalSize[1]} (trained at ${h}x${w}): AUC ${result.metrics.auc ?? 'n/a'} (at the training size: ${m.auc ?? 'n/a'})`);
+    }
     const target = ctx.axes.dataset === undefined ? prepared.manifest.dataset : String(ctx.axes.dataset);
     const sourceName = ctx.axes.source === undefined ? (usePretrained ? null : 'random') : String(ctx.axes.source);
     await writeRunOutputs(ctx.outDir, result, {
       classNames: prepared.manifest.classes,
-      extraMetrics: { dataset: target, source: sourceName, freeze: p.freeze, fold: p.fold, init: usePretrained ? source!.id : 'random' },
+      extraMetrics: { dataset: target, source: sourceName, freeze: p.freeze, fold: p.fold, init: usePretrained ? source!.id : 'random', ...(p.evalSize === undefined ? {} : { trainSize: [h, w], evalSize }) },
     });
     const initFrom = usePretrained ? { initFrom: { instance: source!.id, weightsSha256: digestOf(source!, 'weights.h5') } } : {};
-    writeModelInfo(ctx.outDir, { variant: p.variant, inputSize: [h, w], classes, ...initFrom }, {
+    writeModelInfo(ctx.outDir, { variant: p.variant, inputSize: [h, w], classes, ...initFrom, preprocess: shared.params.preprocess }, {
       role: 'finetuned',
       init: usePretrained ? 'pretrained' : 'random',
       source: sourceName,

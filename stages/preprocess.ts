@@ -3,6 +3,7 @@
  * (images.npy uint8 [N,H,W,3], labels.npy, folds.npy 1..K, groups.npy, index.csv,
  * manifest.json, thumbnails.png). A thin adapter over src/data; sharp loads lazily in run().
  */
+import { join } from 'node:path';
 import { defineStage, type StageContext } from '../src/core/contract.ts';
 import type { PlannedInstance } from '../src/study/size-check.ts';
 
@@ -79,6 +80,14 @@ export default defineStage({
     const instances = new Map<string, PlannedInstance>([[ctx.id, { id: ctx.id, kind: 'preprocess', params: p, deps: [] }], ...ctx.downstream.map((d) => [d.id, d] as const)]);
     const dataset = typeof ctx.axes.dataset === 'string' ? ctx.axes.dataset : ctx.id;
     return sizeProblems(countItems(data).perClass, askOf(instances, ctx.id, dataset, parseSize(params.size ?? 224))).map((s) => s.message);
+  },
+  // The split files a `splits` folder must hold (val_fold1..K.csv; test_fold{k}.csv are optional),
+  // so `dag status` names each missing one before anything runs.
+  requiredFiles(params) {
+    const dir = params.splits;
+    if (typeof dir !== 'string' || dir === '') return [];
+    const k = typeof params.folds === 'number' ? params.folds : 5;
+    return Array.from({ length: k }, (_, i) => ({ param: 'splits', path: join(dir, `val_fold${i + 1}.csv`), why: `the held-out rows of fold ${i + 1} of ${k}, a split file of param 'splits'` }));
   },
   async run(ctx: StageContext) {
     const { runPreprocess, mergeOptions } = await import('../src/data/preprocess.ts');

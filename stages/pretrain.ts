@@ -9,7 +9,7 @@
  */
 import { copyFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { SHARED_TRAINING_PARAMS, sharedTrainingOptions, tfRuntimeKey, type SharedTrainingValues } from '../src/study/training-params.ts';
+import { resolvePreprocess, SHARED_TRAINING_PARAMS, sharedTrainingOptions, tfRuntimeKey, type SharedTrainingValues } from '../src/study/training-params.ts';
 import { defineStage, StageError } from '../src/core/contract.ts';
 import { inputsOfKind, loadPrepared, splitByFold, writeModelInfo } from '../src/study/stage-io.ts';
 
@@ -68,7 +68,7 @@ export default defineStage<PretrainParams>({
       writeFileSync(join(ctx.outDir, 'history.csv'), HISTORY_HEADER);
       const metrics = { mode: 'file', file: p.weights, layout: info.layout, kerasVersion: info.kerasVersion, matchedLayers: fit.matched.length, extraLayers: fit.extra };
       writeFileSync(join(ctx.outDir, 'metrics.json'), JSON.stringify(metrics, null, 2) + '\n');
-      writeModelInfo(ctx.outDir, { variant: p.variant, inputSize: [p.inputSize, p.inputSize], classes: null }, { role: 'source', init: 'file', source, target: null, freeze: null, fold: null });
+      writeModelInfo(ctx.outDir, { variant: p.variant, inputSize: [p.inputSize, p.inputSize], classes: null, preprocess: resolvePreprocess(p.preprocess, undefined) }, { role: 'source', init: 'file', source, target: null, freeze: null, fold: null });
       return;
     }
     if (data.length !== 1) {
@@ -107,7 +107,7 @@ export default defineStage<PretrainParams>({
       log: (m) => ctx.log(m),
     });
     await writeRunOutputs(ctx.outDir, result, { classNames: prepared.manifest.classes, extraMetrics: { dataset: prepared.manifest.dataset, source } });
-    writeModelInfo(ctx.outDir, { variant: p.variant, inputSize: [h, w], classes }, { role: 'source', init: 'scratch', source, target: null, freeze: null, fold: null });
+    writeModelInfo(ctx.outDir, { variant: p.variant, inputSize: [h, w], classes, preprocess: shared.params.preprocess }, { role: 'source', init: 'scratch', source, target: null, freeze: null, fold: null });
     ctx.log(`pretrained ${p.variant} on ${prepared.id}: AUC ${result.metrics.auc ?? 'n/a'}, accuracy ${result.metrics.accuracy.toFixed(3)} after ${result.metrics.epochs} epoch(s)`);
   },
 });

@@ -1,7 +1,8 @@
 /**
  * Stage `report`: the study report (src/study/report.ts) from the upstream outputs:
  * AUC.csv / gain.csv / fits.csv / bands.csv of correlate-gain, every cca.csv, every
- * similarity.csv, and the pretrain sources' conv1 filters for Figure 4. With `reference:`
+ * similarity.csv, the pretrain sources' conv1 filters for Figure 4, and the preprocess
+ * manifests, so the report says which data it ran on (synthetic or the real sets). With `reference:`
  * pointing at the paper's results/ folder, the published numbers appear beside ours.
  * Outputs: report.html, report.md, figures/*.svg|png, tables/*.csv, claims.json.
  */
@@ -9,8 +10,31 @@ import { readFileSync } from 'node:fs';
 import { defineStage, StageError, type UpstreamInput } from '../src/core/contract.ts';
 import { parseAucCsv, parseBandCsv, parseCcaCsv, parseFitCsv, parseGainCsv, parseSimilarityCsv, type CcaRecord, type SimilarityRecord } from '../src/study/records.ts';
 import { ROLE_PARAM_SPECS, resolveRoles, type RoleParams } from '../src/study/roles.ts';
-import { fileOf, inputHW, inputsOfKind, modelInfoOf, oneInputOfKind } from '../src/study/stage-io.ts';
+import { fileOf, inputHW, inputsOfKind, modelInfoOf, oneInputOfKind, readJsonOf } from '../src/study/stage-io.ts';
 import type { ConvKernel } from '../src/study/filter-grid.ts';
+import type { DataDescription } from '../src/study/report.ts';
+
+/** Mark the targets that correlate-gain reports as evaluated at another size (finetune evalSize). */
+function withEvalSizes(data: DataDescription[], gainIn: UpstreamInput): DataDescription[] {
+  if (!gainIn.files['eval-sizes.json']) return data;
+  const sizes = readJsonOf<Record<string, { evalSize: [number, number] }>>(gainIn, 'eval-sizes.json');
+  return data.map((d) => {
+    const e = d.role === 'target' ? sizes[d.name]?.evalSize : undefined;
+    return e && (e[0] !== d.size[0] || e[1] !== d.size[1]) ? { ...d, evalSize: e } : d;
+  });
+}
+
+/** What each upstream preprocess manifest says about its data set (a target, or a source when its instance has a `source` axis). */
+function describeData(inputs: readonly UpstreamInput[]): DataDescription[] {
+  return inputs.map((i) => {
+    const m = readJsonOf<{ dataset: string; adapter: string; count: number; classes: string[]; size: [number, number]; foldSource: string; warnings?: string[] }>(i, 'manifest.json');
+    const role = i.axes.source !== undefined && i.axes.dataset === undefined ? 'source' : 'target';
+    const name = String(i.axes.dataset ?? i.axes.source ?? m.dataset);
+    const d: DataDescription = { name, role, adapter: m.adapter, count: m.count, classes: m.classes, size: m.size, foldSource: m.foldSource };
+    if (m.adapter === 'knee') d.kneeLabels = (m.warnings ?? []).some((w) => w.startsWith('knee_labels: study-code')) ? 'study-code' : 'mrnet';
+    return d;
+  });
+}
 
 /** Parameters of `report`. */
 export interface ReportParams extends RoleParams {
@@ -69,9 +93,12 @@ export default defineStage<ReportParams>({
     let reference;
     if (p.reference !== undefined) {
       const { readReferenceRecords, referenceResults } = await import('../src/study/reference.ts');
-      const { olsFit } = await import('../src/stats/index.ts');
+      const { olsFit, bootstrapCorrelation, deriveSeed } = await import('../src/stats/index.ts');
       const names = { a: p.referenceNames.natural ?? 'ImageNet', b: p.referenceNames.medical ?? 'RadImageNet' };
-      reference = referenceResults(readReferenceRecords(p.reference), names, (x, y) => olsFit(x, y));
+      reference = referenceResults(readReferenceRecords(p.reference), names, (x, y) => {
+        const ci = bootstrapCorrelation(x, y, { seed: deriveSeed(ctx.seed, 'reference-r', x.length, x[0] ?? 0) });
+        return { ...olsFit(x, y), rLo: ci.lo, rHi: ci.hi };
+      });
     }
     const built = await writeReport(
       ctx.outDir,
@@ -85,6 +112,7 @@ export default defineStage<ReportParams>({
         fits: parseFitCsv(read(gainIn, 'fits.csv'), `${gainIn.id}/fits.csv`),
         bands: parseBandCsv(read(gainIn, 'bands.csv'), `${gainIn.id}/bands.csv`),
         filters,
+        data: withEvalSizes(describeData(inputsOfKind(ctx.inputs, 'preprocess')), gainIn),
       },
       { title: p.title, ...(reference ? { reference } : {}), notes: [`seed: ${ctx.seed}`, `sources: ${p.natural} (${roles.a}), ${p.medical} (${roles.b})`] },
     );

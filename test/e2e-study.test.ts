@@ -9,10 +9,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { renderPage } from './fixtures/chromium.ts';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const DAG = join(ROOT, 'bin', 'dag.js');
@@ -52,17 +53,17 @@ stages:
     uses: extract
     needs: [preprocess, finetune]
     matrix: { dataset: $datasets, source: [natural, medical], freeze: [false], fold: $folds }
-    params: { fold: "\${fold}", maxPoints: 2000 }
+    params: { fold: "\${fold}", points: 200, channels: 8 }
   extract-source:
     uses: extract
     needs: [preprocess, pretrain]
     matrix: { dataset: $datasets, source: $sources, fold: $folds }
-    params: { fold: "\${fold}", maxPoints: 2000 }
+    params: { fold: "\${fold}", points: 200, channels: 8 }
   extract-random:
     uses: extract
     needs: [preprocess]
     matrix: { dataset: $datasets, init: $random_inits, fold: $folds }
-    params: { fold: "\${fold}", randomSeed: "\${init}", variant: resnet-micro, maxPoints: 2000 }
+    params: { fold: "\${fold}", randomSeed: "\${init}", variant: resnet-micro, points: 200, channels: 8 }
   cca:
     uses: cca
     needs: [extract-finetuned, extract-source, extract-random]
@@ -79,7 +80,7 @@ stages:
     params: { natural: natural, medical: medical, names: { natural: Natural, medical: Medical }, resamples: 50, grid: 10 }
   report:
     uses: report
-    needs: [correlate-gain, cca, predsim, pretrain]
+    needs: [correlate-gain, cca, predsim, pretrain, preprocess, source-data]
     params: { natural: natural, medical: medical, names: { natural: Natural, medical: Medical } }
 `;
 }
@@ -145,10 +146,27 @@ test('the study pipeline runs end to end through the CLI, caches, and re-runs on
     const md = readFileSync(output('report', 'report.md'), 'utf8');
     assert.match(md, /Table 2/);
     assert.match(md, /<ins>/, 'best configuration underlined');
-    assert.match(md, /for \d+\/\d+ targets/, 'claims stated with counts');
+    assert.match(md, /(holds|partly|fails): \d+\/\d+ targets/, 'claims stated with counts');
     const html = readFileSync(output('report', 'report.html'), 'utf8');
     assert.match(html, /<u>/);
     assert.ok((html.match(/<svg/g) ?? []).length >= 4, 'figures inlined');
+    // The title block says the data are synthetic, in both documents, before any result.
+    for (const doc of [md, html]) {
+      const head = doc.slice(0, doc.search(/claims, checked/));
+      assert.match(head, /Data: synthetic/);
+      assert.match(head, /xray: 48 images, 2 classes, 32 px, synthetic/);
+      assert.match(head, /natural: 48 images, 2 classes, 32 px, synthetic/);
+    }
+
+    // The report folder as dag export lays it out, opened in headless Chromium: every link resolves.
+    const folder = join(dir, 'report-folder');
+    for (const [rel, file] of report) {
+      mkdirSync(dirname(join(folder, rel)), { recursive: true });
+      copyFileSync(file, join(folder, rel));
+    }
+    const page = await renderPage(join(folder, 'report.html'));
+    assert.deepEqual(page.broken, [], 'every href/src of the real report resolves');
+    assert.ok(page.figures.length >= 4 && page.figures.every((f) => f.width > 100 && f.marks > 0), JSON.stringify(page.figures));
 
     const sharp = (await import('sharp')).default;
     for (const f of ['fig3_xray', 'fig4_conv1_filters', 'fig5_similarity', 'fig6_gain_vs_cca']) {

@@ -186,3 +186,23 @@ print(json.dumps([float(v) for v in np.linalg.svd(isq(sxx) @ sxy @ isq(syy), com
   assert.equal(ours.keptY.filter((k) => !k).length, 1);
   close(ours.coefs, JSON.parse(r.stdout) as number[], 1e-9, 'coefs vs numpy');
 });
+
+test('rank-deficient input is a typed error where svcca fails, not a number', () => {
+  const m = 40;
+  const X = Array.from({ length: 6 }, (_, i) => Array.from({ length: m }, (_, j) => Math.sin(0.37 * (i + 1) * (j + 1)) + 0.1 * Math.cos(0.11 * (i + 2) * j)));
+  const base = Array.from({ length: 5 }, (_, k) => Array.from({ length: m }, (_, j) => Math.cos(0.53 * (k + 3) * (j + 1))));
+  // 20 neurons that are combinations of 5 (rank 4): svcca raises LinAlgError 'SVD did not converge' here
+  // (checked with a numpy 2.4 transcription of cca_core), as for the 50 x 40 input below; the full-rank
+  // 5-neuron input gives 0.17900042 there.
+  const Y = Array.from({ length: 20 }, (_, r) => base[0]!.map((_, j) => base.reduce((s, row, k) => s + (((r + 1) * (k + 2)) % 7 - 3) * row[j]!, 0)));
+  assert.throws(() => ccaSimilarity(X, Y, { epsilon: 1e-12 }), (e: unknown) => {
+    assert.ok(e instanceof StatsError && e.code === 'STATS_RANK_DEFICIENT', String(e));
+    assert.match((e as Error).message, /CCA acts2: the 20 kept neurons span only 4 dimension\(s\) over 40 datapoints/);
+    return true;
+  });
+  // More neurons than datapoints in acts2 (svcca asserts only for acts1, then fails numerically).
+  const wide = Array.from({ length: 50 }, (_, r) => Array.from({ length: m }, (_, j) => Math.sin(0.7 * (r + 1) * (j + 1) + r)));
+  assert.throws(() => ccaSimilarity(X, wide, { epsilon: 1e-12 }), (e: unknown) => e instanceof StatsError && e.code === 'STATS_RANK_DEFICIENT' && /more neurons than datapoints/.test(e.message));
+  // Full-rank input of the same sizes still works.
+  assert.ok(Math.abs(ccaSimilarity(X, base, { epsilon: 1e-12 }).meanAll - 0.1790004233483509) < 1e-9);
+});

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { bootstrapBand, meanStd, olsFit, percentileSorted, relativeGain, StatsError } from '../src/stats/index.ts';
+import { bootstrapBand, bootstrapCorrelation, meanStd, olsFit, percentileSorted, relativeGain, StatsError } from '../src/stats/index.ts';
 
 const code = (c: string) => (e: unknown) => e instanceof StatsError && e.code === c;
 const near = (a: number, b: number, tol = 1e-12) => assert.ok(Math.abs(a - b) <= tol, `${a} vs ${b}`);
@@ -77,4 +77,19 @@ test('regression typed errors', () => {
   assert.throws(() => olsFit([1, 2, 3], [4, 4, 4]), code('STATS_CONSTANT'));
   assert.throws(() => bootstrapBand([1, 2, 3], [1, 3, 2], { seed: 0, level: 1 }), code('STATS_BAD_ARGUMENT'));
   assert.throws(() => bootstrapBand([1, 2, 3], [1, 3, 2], { seed: 0, grid: 1 }), code('STATS_BAD_ARGUMENT'));
+});
+
+test('bootstrapCorrelation: r with a percentile interval that excludes 0 only for a real trend', () => {
+  const n = 35;
+  const x = Array.from({ length: n }, (_, i) => Math.sin(i * 1.7) + i / n);
+  const noise = Array.from({ length: n }, (_, i) => Math.cos(i * 2.3 + 0.4));
+  const strong = x.map((v, i) => -2 * v + 0.3 * noise[i]!);
+  const s = bootstrapCorrelation(x, strong, { seed: 7 });
+  assert.ok(s.lo <= s.r && s.r <= s.hi && s.hi < 0, `strong trend: ${s.lo} <= ${s.r} <= ${s.hi} < 0`);
+  assert.equal(s.r, olsFit(x, strong).r);
+  const weak = bootstrapCorrelation(x, noise, { seed: 7 });
+  assert.ok(weak.lo < 0 && weak.hi > 0, `no trend: interval ${weak.lo} .. ${weak.hi} spans 0`);
+  assert.deepEqual(bootstrapCorrelation(x, noise, { seed: 7 }), weak, 'deterministic for a seed');
+  assert.notDeepEqual(bootstrapCorrelation(x, noise, { seed: 8 }), weak);
+  assert.throws(() => bootstrapCorrelation(x, x.map(() => 1), { seed: 1 }), { code: 'STATS_CONSTANT' });
 });

@@ -178,6 +178,13 @@ export interface StageKind<P = Record<string, unknown>> {
    * that throws is reported as a warning too.
    */
   preflight?(ctx: PreflightContext<P>): Promise<string[]> | string[];
+  /**
+   * Files an instance will read that its params imply but do not name, e.g. the
+   * `val_fold{k}.csv` files of a `splits` folder. The loader adds them to the instance's
+   * external paths (so they enter its cache key and a missing one makes it "missing input")
+   * and warns PATH_MISSING for each missing one at `param`, saying `why` it is needed.
+   */
+  requiredFiles?(params: Readonly<Record<string, Json>>): Array<{ param: string; path: string; why: string }>;
   run(ctx: StageContext<P>): Promise<void>;
 }
 

@@ -51,6 +51,33 @@ export async function extractActivations(
   images: ImageBatch,
   opts: ExtractOptions,
 ): Promise<Map<string, Activation>> {
+  const n = images.shape[0];
+  const result = new Map<string, Activation>();
+  await forEachActivationBatch(tf, model, images, opts, (layer, start, count, data, shape) => {
+    let act = result.get(layer);
+    if (!act) {
+      const full = [n, ...shape.slice(1)];
+      act = { data: new Float32Array(full.reduce((a, b) => a * b, 1)), shape: full };
+      result.set(layer, act);
+    }
+    act.data.set(data, start * (data.length / count));
+  });
+  return result;
+}
+
+/**
+ * The streaming form of `extractActivations`: one forward pass per batch, and `visit(layer,
+ * start, count, data, shape)` receives each layer's activations of images start..start+count-1
+ * (in `indices` order when given: a subset of `images` without copying them first). Nothing
+ * is kept after `visit` returns, so memory stays bounded by one batch however many images.
+ */
+export async function forEachActivationBatch(
+  tf: Tf,
+  model: LayersModel,
+  images: ImageBatch,
+  opts: ExtractOptions & { indices?: ArrayLike<number> },
+  visit: (layer: string, start: number, count: number, data: Float32Array, shape: number[]) => void,
+): Promise<void> {
   const backbone = findBackbone(model);
   const known = new Set(backbone.layers.map((l) => l.name));
   const unknown = opts.layers.filter((l) => !known.has(l));
@@ -60,7 +87,7 @@ export async function extractActivations(
       `model '${backbone.name}' has no layer ${unknown.map((u) => `'${u}'`).join(', ')}; compared layers are e.g. conv1_relu, conv2_block3_out`,
     );
   }
-  const [n, h, w, c] = images.shape;
+  const [, h, w, c] = images.shape;
   const inShape = backbone.inputs[0]?.shape ?? [];
   if (inShape[1] !== h || inShape[2] !== w || (c !== 3 && c !== 1)) {
     throw new ExtractError(
@@ -68,19 +95,25 @@ export async function extractActivations(
       `images have shape [${images.shape.join(', ')}] but model '${backbone.name}' expects [n, ${inShape.slice(1).join(', ')}]`,
     );
   }
+  const order = opts.indices;
+  const n = order ? order.length : images.shape[0];
   const batchSize = Math.max(1, Math.floor(opts.batchSize ?? 32));
   const outputs = opts.layers.map((l) => backbone.getLayer(l).output as SymbolicTensor);
   const sub = tf.model({ inputs: backbone.inputs, outputs });
-  const result = new Map<string, Activation>();
-  const shapes = outputs.map((o) => [n, ...(o.shape.slice(1) as number[])]);
-  opts.layers.forEach((l, i) => {
-    const shape = shapes[i]!;
-    result.set(l, { data: new Float32Array(shape.reduce((a, b) => a * b, 1)), shape });
-  });
   const pixels = h * w * c;
   for (let start = 0; start < n; start += batchSize) {
     const end = Math.min(n, start + batchSize);
-    const slice: ImageBatch = { data: images.data.subarray(start * pixels, end * pixels), shape: [end - start, h, w, c] };
+    let data: Uint8Array;
+    if (order) {
+      data = new Uint8Array((end - start) * pixels);
+      for (let k = start; k < end; k++) {
+        const i = order[k] as number;
+        data.set(images.data.subarray(i * pixels, (i + 1) * pixels), (k - start) * pixels);
+      }
+    } else {
+      data = images.data.subarray(start * pixels, end * pixels);
+    }
+    const slice: ImageBatch = { data, shape: [end - start, h, w, c] };
     const outs = tf.tidy(() => {
       const x = preprocessInput(tf, slice, opts.mode ?? 'caffe');
       // predict() runs in inference mode: BN uses moving statistics, dropout is off.
@@ -88,17 +121,12 @@ export async function extractActivations(
       return Array.isArray(y) ? y : [y];
     });
     try {
-      for (let i = 0; i < outs.length; i++) {
-        const act = result.get(opts.layers[i]!)!;
-        const per = act.data.length / n;
-        act.data.set(await outs[i]!.data() as Float32Array, start * per);
-      }
+      for (let i = 0; i < outs.length; i++) visit(opts.layers[i]!, start, end - start, (await outs[i]!.data()) as Float32Array, outs[i]!.shape as number[]);
     } finally {
       for (const t of outs) t.dispose();
     }
     opts.onProgress?.(end, n);
   }
-  return result;
 }
 
 /** What `writeActivations` records in meta.json. */

@@ -1,25 +1,32 @@
 /**
  * Input preprocessing of the ResNet backbones, as Keras' `preprocess_input` does it.
  *
- * The study feeds uint8 RGB images through `tf.keras.applications.resnet50.
+ * The study's code feeds uint8 RGB images through `tf.keras.applications.imagenet_utils.
  * preprocess_input`, i.e. "caffe" mode: RGB -> BGR, then subtract the ImageNet channel
- * means [103.939, 116.779, 123.68] (B, G, R) with no scaling. Both the ImageNet and the
- * RadImageNet weights were trained on that input, so a different mode silently changes
- * every activation: the mode is explicit here and enters cache keys through the params.
+ * means [103.939, 116.779, 123.68] (B, G, R) with no scaling, for ImageNet, RadImageNet and
+ * random init alike (protocol.md section 1.1).
+ *
+ * What is documented: Keras' ResNet50 ImageNet weights were trained on caffe-mode input.
+ * What is assumed: the preprocessing used to pre-train RadImageNet is documented nowhere; the
+ * RadImageNet authors' own fine-tuning code applies caffe and then rescales by 1/255 (mode
+ * 'radimagenet' here), while the study fed RadImageNet caffe-mode input 255x larger. A
+ * different mode changes every activation, so the mode is explicit, set per source, and
+ * enters cache keys through the params.
  */
 import type { Tensor, Tensor4D } from '@tensorflow/tfjs';
 import { StageError } from '../core/contract.ts';
 import type { Tf } from './tf.ts';
 
 /**
- * Preprocessing modes: 'caffe' (Keras ResNet50, the study), 'tf' (x/127.5 - 1) and
- * 'torch' (x/255, ImageNet mean/std in RGB) as Keras' other `preprocess_input` modes,
- * 'unit' (x/255), 'radimagenet' (caffe then /255, as RadImageNet's own code).
+ * Preprocessing modes: 'caffe' (Keras ResNet50, the study's code for every source), 'tf'
+ * (x/127.5 - 1) and 'torch' (x/255, ImageNet mean/std in RGB) as Keras' other
+ * `preprocess_input` modes, 'unit' (x/255), 'radimagenet' (caffe then /255, as the
+ * RadImageNet authors' fine-tuning code), 'none' (raw 0-255 values as float32).
  */
-export type PreprocessMode = 'caffe' | 'tf' | 'torch' | 'unit' | 'radimagenet';
+export type PreprocessMode = 'caffe' | 'tf' | 'torch' | 'unit' | 'radimagenet' | 'none';
 
 /** All modes, for parameter schemas and help texts. */
-export const PREPROCESS_MODES: readonly PreprocessMode[] = ['caffe', 'tf', 'torch', 'unit', 'radimagenet'];
+export const PREPROCESS_MODES: readonly PreprocessMode[] = ['caffe', 'radimagenet', 'tf', 'torch', 'none', 'unit'];
 
 /** Keras' 'torch' mode mean per RGB channel (after scaling to [0, 1]). */
 export const TORCH_RGB_MEAN: readonly [number, number, number] = [0.485, 0.456, 0.406];
@@ -73,6 +80,8 @@ export function preprocessInput(tf: Tf, images: Tensor | ImageBatch, mode: Prepr
       : tf.tensor4d(new Float32Array((images as ImageBatch).data), shape as [number, number, number, number], 'float32');
     if (shape[3] === 1) x = tf.tile(x, [1, 1, 1, 3]);
     switch (mode) {
+      case 'none':
+        return x;
       case 'unit':
         return tf.div(x, 255);
       case 'tf':
@@ -106,6 +115,9 @@ export function preprocessPixels(images: ImageBatch, mode: PreprocessMode = 'caf
     for (let k = 0; k < 3; k++) {
       let v: number;
       switch (mode) {
+        case 'none':
+          v = rgb[k]!;
+          break;
         case 'unit':
           v = f(rgb[k]! / 255);
           break;

@@ -120,6 +120,12 @@ export function expandInstances(
         const where = locateParam(src, st, c.path, scope);
         diag.forInstance('warning', 'PATH_MISSING', `stage '${st.name}': path param '${c.path.join('.')}' = ${c.abs} ${problem}; the instance cannot run until it does`, where.loc, p.id);
       }
+      for (const f of kind.kind.requiredFiles?.(r.params) ?? []) {
+        r.externalPaths.push(f.path);
+        if (existsSync(f.path)) continue;
+        const where = locateParam(src, st, [f.param], scope);
+        diag.forInstance('warning', 'PATH_MISSING', `stage '${st.name}': ${f.path} does not exist (${f.why}); the instance cannot run until it does`, where.loc, p.id);
+      }
       resolved.set(p.id, { params: r.params, externalPaths: r.externalPaths });
     }
   }

@@ -5,7 +5,7 @@
  */
 import { StatsError } from './errors.ts';
 import { allocStack, centeredCovariance, writeRows, type StackBuffer } from './covariance.ts';
-import { assertWellConditioned, cholesky, singularValues, solveLower, transpose } from './linalg.ts';
+import { assertUsableCovariance, cholesky, singularValues, solveLower, transpose } from './linalg.ts';
 import { toMat, type MatLike } from './mat.ts';
 
 /** Options of `ccaSimilarity`. */
@@ -131,18 +131,20 @@ export function ccaFromStack(buf: StackBuffer, nx: number, ny: number, opts: Cca
   const sxyScale = Math.sqrt(xmax * ymax);
   for (let a = 0; a < kx; a++) {
     for (let b = 0; b < kx; b++) sxx[a * kx + b] = at(ix[a] as number, ix[b] as number) / xmax;
-    sxx[a * kx + a] = (sxx[a * kx + a] as number) + epsilon;
     for (let b = 0; b < ky; b++) sxy[a * ky + b] = at(ix[a] as number, iy[b] as number) / sxyScale;
   }
   for (let a = 0; a < ky; a++) {
     for (let b = 0; b < ky; b++) syy[a * ky + b] = at(iy[a] as number, iy[b] as number) / ymax;
-    syy[a * ky + a] = (syy[a * ky + a] as number) + epsilon;
   }
   // svcca whitens with the symmetric inverse square roots of pinv(S); any whitening gives the
-  // same singular values, and Cholesky is the cheapest stable one. The eigenvalue check keeps
-  // the reference's failure cases (NaN / LinAlgError) as typed errors.
-  assertWellConditioned(sxx, kx, 'CCA acts1');
-  assertWellConditioned(syy, ky, 'CCA acts2');
+  // same singular values, and Cholesky is the cheapest stable one. The eigenvalue checks keep
+  // the reference's failure cases (NaN / LinAlgError) as typed errors: a rank-deficient block
+  // (STATS_RANK_DEFICIENT) and a singular one (STATS_SINGULAR).
+  const m = buf.cols;
+  assertUsableCovariance(sxx, kx, epsilon, m, 'CCA acts1');
+  assertUsableCovariance(syy, ky, epsilon, m, 'CCA acts2');
+  for (let a = 0; a < kx; a++) sxx[a * kx + a] = (sxx[a * kx + a] as number) + epsilon;
+  for (let a = 0; a < ky; a++) syy[a * ky + a] = (syy[a * ky + a] as number) + epsilon;
   const lx = cholesky(sxx, kx, 'CCA acts1');
   const ly = cholesky(syy, ky, 'CCA acts2');
   // arr = Lx^-1 Sxy Ly^-T ; computed as (Ly^-1 (Lx^-1 Sxy)^T)^T, whose singular values we need

@@ -27,6 +27,8 @@ export type StatsErrorCode =
   | 'STATS_TOO_FEW_DATAPOINTS'
   /** CCA: a covariance block is singular (epsilon 0 with a dead neuron); the reference gives NaN / LinAlgError. */
   | 'STATS_SINGULAR'
+  /** CCA: a covariance block is rank-deficient (more neurons than datapoints span, or dependent neurons); svcca fails or returns NaN. */
+  | 'STATS_RANK_DEFICIENT'
   /** Regression / gain: fold keys that do not pair up. */
   | 'STATS_UNPAIRED';
 

@@ -153,3 +153,74 @@ function gather(
     }
   }
 }
+
+/** The stimulus draws of one layer: per draw, which held-out images and which channels. */
+export interface LayerDraws {
+  /** Images per draw: min(n, round(points / (h w))). */
+  perDraw: number;
+  /** Per draw, indices into the held-out images (distinct within a draw, drawn afresh from all n every draw). */
+  images: Int32Array[];
+  /** Per draw, channel indices (min(c, channels) of them, drawn afresh every draw). */
+  channels: Int32Array[];
+}
+
+/**
+ * The paper's stimulus sampling, planned ahead so a model's activations are computed only for
+ * the drawn images and kept only for the drawn channels: for each of `draws` repeats, draw
+ * round(points / (h w)) images without replacement from the WHOLE held-out fold (CCA.py
+ * shuffles the whole fold and takes the first batch, afresh per repeat) and `channels`
+ * channels (the same indices for every model with c channels, as CCA.py).
+ * Image draws depend on (seed, n, h, w, points) only and channel draws on (seed, c), in
+ * separate streams, so every model of a fold gets the same images whatever its width.
+ */
+export function planLayerDraws(opts: { n: number; h: number; w: number; c: number; points: number; draws: number; channels: number; seed: number }): LayerDraws {
+  const { n, h, w, c, points, draws, channels } = opts;
+  for (const [k, v] of [['n', n], ['h', h], ['w', w], ['c', c], ['points', points], ['draws', draws], ['channels', channels]] as const) {
+    if (!Number.isInteger(v) || v < 1) throw new StatsError('STATS_BAD_ARGUMENT', `planLayerDraws: ${k} must be a positive integer, got ${v}`);
+  }
+  const perDraw = Math.min(n, roundHalfEven(points / (h * w)));
+  if (perDraw < 1) {
+    throw new StatsError('STATS_BAD_ARGUMENT', `planLayerDraws: round(${points} / (${h} x ${w})) = 0 images per draw; raise points to at least ${Math.ceil((h * w) / 2) + 1}`);
+  }
+  const imgRng = createRng(opts.seed);
+  const chRng = createRng((opts.seed ^ 0x5bd1e995 ^ Math.imul(c, 0x9e3779b1)) >>> 0);
+  const images: Int32Array[] = [];
+  const chans: Int32Array[] = [];
+  for (let r = 0; r < draws; r++) {
+    images.push(choiceWithoutReplacement(imgRng, n, perDraw));
+    chans.push(drawChannels(chRng, c, channels));
+  }
+  return { perDraw, images, channels: chans };
+}
+
+/**
+ * Layer CCA over stored draws: `drawsA` / `drawsB` are [D, m, h, w, k] (draw, image, y, x,
+ * channel), each draw already a fresh sample of the fold and its channels (planLayerDraws).
+ * Repeat r uses draw r: min(m, round(targetPoints / (h w))) of its images and min(k,
+ * channels) of its channels, and the result is the mean over `repeats` <= D repeats of svcca
+ * mean(cca_coef1), as `layerCca`. Errors: STATS_BAD_ARGUMENT for more repeats than draws or
+ * mismatched shapes.
+ */
+export function layerCcaOfDraws(drawsA: Activations, drawsB: Activations, opts: LayerCcaOptions): LayerCcaResult {
+  const shapeOf = (a: Activations, what: string): number[] => {
+    if (a.shape.length !== 5) throw new StatsError('STATS_BAD_ARGUMENT', `${what}: expected draws of shape [draws, m, h, w, k], found [${a.shape.join(', ')}]`);
+    return [...a.shape];
+  };
+  const [dA, ...restA] = shapeOf(drawsA, 'draws A');
+  const [dB, ...restB] = shapeOf(drawsB, 'draws B');
+  const repeats = opts.repeats ?? 5;
+  if (repeats > Math.min(dA!, dB!)) {
+    throw new StatsError('STATS_BAD_ARGUMENT', `layerCcaOfDraws: ${repeats} repeats asked but only ${Math.min(dA!, dB!)} draws stored; extract more draws or lower repeats`);
+  }
+  const per = (rest: number[]) => rest.reduce((s, v) => s * v, 1);
+  const values: number[] = [];
+  let last: LayerCcaResult | undefined;
+  for (let r = 0; r < repeats; r++) {
+    const a = { data: drawsA.data.subarray(r * per(restA), (r + 1) * per(restA)), shape: restA };
+    const b = { data: drawsB.data.subarray(r * per(restB), (r + 1) * per(restB)), shape: restB };
+    last = layerCca(a, b, { ...opts, repeats: 1, seed: (opts.seed + r * 0x9e3779b1) >>> 0 });
+    values.push(last.mean);
+  }
+  const mean = values.reduce((s, v) => s + v, 0) / values.length;
+  return { ...last!, mean, repeats: values };
+}

@@ -254,7 +254,11 @@ export const PINV_RCOND = 1e-15;
  * <= PINV_RCOND x its largest, i.e. where svcca's pinv + eigh + sqrt gives NaN or fails.
  */
 export function assertWellConditioned(S: Float64Array, n: number, what: string): void {
-  const w = symmetricEigenvalues(S, n);
+  assertWellConditionedEigenvalues(symmetricEigenvalues(S, n), what);
+}
+
+function assertWellConditionedEigenvalues(w: Float64Array, what: string): void {
+  const n = w.length;
   const wmin = w[0] as number;
   const wmax = w[n - 1] as number;
   if (!(wmin > PINV_RCOND * wmax)) {
@@ -265,4 +269,40 @@ export function assertWellConditioned(S: Float64Array, n: number, what: string):
         `use epsilon > 0 (the study uses 1e-12), or more datapoints than neurons`,
     );
   }
+}
+
+/** numpy's float64 machine epsilon, used by `matrix_rank`'s default tolerance. */
+const F64_EPS = 2.220446049250313e-16;
+
+/**
+ * Checks one covariance block of CCA before and after svcca's ridge: `S` is the rescaled
+ * block of the kept neurons WITHOUT the ridge, `epsilon` the ridge about to be added.
+ * - rank-deficient S (rank as numpy's `matrix_rank`: eigenvalues above n x eps x the largest)
+ *   with epsilon > 0 throws STATS_RANK_DEFICIENT: more neurons than the datapoints span, or a
+ *   neuron that is a linear combination of others. The ridge then makes the block invertible
+ *   only numerically; the canonical correlations of the missing directions are not defined
+ *   (svcca raises LinAlgError or returns NaN for most such inputs, e.g. 20 neurons of rank 5,
+ *   or 50 neurons over 40 datapoints, while ours would return ~1).
+ * - S + epsilon I not positive definite relative to numpy's pinv cutoff throws STATS_SINGULAR
+ *   (epsilon 0 with a constant or dependent neuron), as `assertWellConditioned`.
+ * One eigen decomposition serves both: the ridge shifts every eigenvalue by epsilon.
+ */
+export function assertUsableCovariance(S: Float64Array, n: number, epsilon: number, datapoints: number, what: string): void {
+  const w = symmetricEigenvalues(S, n);
+  const wmax = w[n - 1] as number;
+  if (epsilon > 0) {
+    const tol = wmax * n * F64_EPS;
+    let rank = 0;
+    for (const v of w) if (v > tol) rank++;
+    if (rank < n) {
+      throw new StatsError(
+        'STATS_RANK_DEFICIENT',
+        `${what}: the ${n} kept neurons span only ${rank} dimension(s) over ${datapoints} datapoints (rank-deficient covariance: ` +
+          `${n >= datapoints ? 'more neurons than datapoints' : 'some neurons are linear combinations of others'}). ` +
+          `The canonical correlations are not defined there (svcca raises LinAlgError or returns NaN for such input); ` +
+          `use fewer channels or more datapoints`,
+      );
+    }
+  }
+  assertWellConditionedEigenvalues(w.map((v) => v + epsilon), what);
 }

@@ -92,16 +92,28 @@ export function figure5Spec(records: readonly SimilarityRecord[], opts: { freeze
 /**
  * Figure 6: a grid (rows = sources, columns = layers) of relative AUC gain vs the CCA of
  * pretrained and fine-tuned model, points coloured by target, with the OLS line and its
- * bootstrap band. The y scale is shared (as `sharey=True` in the paper), x is per panel.
+ * bootstrap band. Each source row has its own y range, that of its points with a margin:
+ * the bands (which fan out far beyond the points where few points pin the line) are clipped
+ * to it, so the points are never squeezed flat by a band's extremes. x is per panel.
  */
 export function figure6Spec(points: readonly GainRecord[], bands: readonly BandRecord[], sources: readonly string[]): VegaLiteSpec {
   const values: Array<Record<string, unknown>> = [];
+  const range = new Map<string, [number, number]>();
   for (const p of points) {
+    const r = range.get(p.source) ?? [Infinity, -Infinity];
+    range.set(p.source, [Math.min(r[0], p.gain), Math.max(r[1], p.gain)]);
     for (const layer of LAYERS) values.push({ kind: 'point', source: p.source, layer, x: p.values[layer], gain: p.gain, target: p.target, fold: p.fold });
   }
-  for (const b of bands) values.push({ kind: 'band', source: b.source, layer: b.layer, x: b.x, fit: b.fit, lo: b.lo, hi: b.hi });
+  const clip = (source: string, v: number): number => {
+    const r = range.get(source);
+    if (!r || !Number.isFinite(r[0])) return v;
+    const pad = Math.max(0.15 * (r[1] - r[0]), 0.02);
+    return Math.min(r[1] + pad, Math.max(r[0] - pad, v));
+  };
+  for (const b of bands) values.push({ kind: 'band', source: b.source, layer: b.layer, x: b.x, fit: clip(b.source, b.fit), lo: clip(b.source, b.lo), hi: clip(b.source, b.hi) });
   const isBand = { filter: "datum.kind === 'band'" };
   const x = { field: 'x', type: 'quantitative', title: 'CCA (pretrained vs fine-tuned)', scale: { zero: false } };
+  const y = { type: 'quantitative', title: 'relative AUC gain', scale: { zero: false } };
   return {
     $schema: SCHEMA,
     title: 'Relative AUC gain over random init vs CCA similarity',
@@ -114,31 +126,43 @@ export function figure6Spec(points: readonly GainRecord[], bands: readonly BandR
       width: 150,
       height: 140,
       layer: [
-        { transform: [isBand], mark: { type: 'area', opacity: 0.25, color: '#4c72b0' }, encoding: { x, y: { field: 'lo', type: 'quantitative' }, y2: { field: 'hi' } } },
-        { transform: [isBand], mark: { type: 'line', color: '#4c72b0' }, encoding: { x, y: { field: 'fit', type: 'quantitative' } } },
+        { transform: [isBand], mark: { type: 'area', opacity: 0.25, color: '#4c72b0', clip: true }, encoding: { x, y: { ...y, field: 'lo' }, y2: { field: 'hi' } } },
+        { transform: [isBand], mark: { type: 'line', color: '#4c72b0', clip: true }, encoding: { x, y: { ...y, field: 'fit' } } },
         {
           transform: [{ filter: "datum.kind === 'point'" }],
           mark: { type: 'point', filled: true, size: 30 },
           encoding: {
             x,
-            y: { field: 'gain', type: 'quantitative', title: 'relative AUC gain' },
+            y: { ...y, field: 'gain' },
             color: { field: 'target', type: 'nominal', title: 'target' },
           },
         },
       ],
     },
-    resolve: { scale: { x: 'independent' } },
+    resolve: { scale: { x: 'independent', y: 'independent' } },
   };
+}
+
+/**
+ * Figure 4's title from what it shows: `First 36 conv1 filters` when every grid has 36
+ * (ResNet50), `All 8 conv1 filters` when the kernel has fewer than the paper's 36.
+ */
+export function figure4Title(grids: ReadonlyArray<{ shown: number; total: number }>): string {
+  const shown = [...new Set(grids.map((g) => g.shown))];
+  const total = [...new Set(grids.map((g) => g.total))];
+  const what = shown.length === 1 ? (total.length === 1 && shown[0] === total[0] ? `All ${shown[0]}` : `First ${shown[0]}`) : `First ${shown.join(' / ')}`;
+  return `${what} conv1 filters (input channel 0, min-max over all filters)`;
 }
 
 /**
  * Figure 4 wrapper: the conv1 filter grids (PNG data URLs made by `filterGridPng`) as vega
  * image marks with the source name above each, so the figure exists as SVG like the others.
+ * `shown` / `total`: filters drawn and filters in the kernel, for the title.
  */
-export function figure4Spec(grids: ReadonlyArray<{ source: string; dataUrl: string; width: number; height: number }>): VegaLiteSpec {
+export function figure4Spec(grids: ReadonlyArray<{ source: string; dataUrl: string; width: number; height: number; shown: number; total: number }>): VegaLiteSpec {
   return {
     $schema: SCHEMA,
-    title: 'First 36 conv1 filters (input channel 0, min-max over all filters)',
+    title: figure4Title(grids),
     hconcat: grids.map((g) => ({
       title: g.source,
       width: g.width,
@@ -162,10 +186,19 @@ export async function renderSvg(spec: VegaLiteSpec): Promise<string> {
   const compiled = vl.compile(spec as unknown as Parameters<typeof vl.compile>[0]).spec;
   const view = new vega.View(vega.parse(compiled), { renderer: 'none' });
   try {
-    return await view.toSVG();
+    return svgSuperscripts(await view.toSVG());
   } finally {
     view.finalize();
   }
+}
+
+/**
+ * `ImageNet^FT` in SVG text -> `ImageNet<tspan baseline-shift="super">FT</tspan>`: the caret
+ * is how labels mark a superscript (document.ts does the same for Markdown and HTML).
+ */
+export function svgSuperscripts(svg: string): string {
+  // Only text content (between '>' and '<'): attributes such as aria-label keep the caret.
+  return svg.replace(/>([^<]*)</g, (_m, text: string) => `>${text.replace(/\^([A-Za-z0-9]+)/g, '<tspan baseline-shift="super" font-size="75%">$1</tspan>')}<`);
 }
 
 /** Rasterise an SVG to PNG with sharp (density 144 dpi = 2x, for legible text). */

@@ -18,6 +18,11 @@ export function freezeLabel(freeze: boolean): string {
   return freeze ? 'freezeTrue' : 'freezeFalse';
 }
 
+/** The human label of a freeze setting in tables: `no freeze` / `freeze` (the CSVs keep `freezeFalse`). */
+export function freezeText(freeze: boolean): string {
+  return freeze ? 'freeze' : 'no freeze';
+}
+
 /** Parse `freezeTrue` / `freezeFalse` (also `true`/`false`); undefined when it is neither. */
 export function parseFreezeLabel(text: string): boolean | undefined {
   const t = text.trim();

@@ -105,7 +105,7 @@ export function identifyPair(model1: string, model2: string, naming: PairNaming)
 function refLabel(ref: ModelRef, naming: PairNaming): string {
   switch (ref.type) {
     case 'finetuned':
-      return `${ref.role === 'A' ? naming.a : naming.b}^FT${ref.freeze ? '(frozen)' : ''}`;
+      return `${ref.role === 'A' ? naming.a : naming.b}^FT${ref.freeze ? ' (frozen)' : ''}`;
     case 'pretrained':
       return ref.role === 'A' ? naming.a : naming.b;
     case 'random':

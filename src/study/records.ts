@@ -67,6 +67,9 @@ export interface FitRecord {
   intercept: number;
   /** Pearson correlation of the points (NaN when undefined). */
   r: number;
+  /** Bootstrap percentile interval of r (95 %; NaN when not computed). */
+  rLo: number;
+  rHi: number;
 }
 
 /** One grid point of a Figure 6 regression band (bootstrap percentile interval). */
@@ -88,7 +91,7 @@ export const SIMILARITY_HEADER = ['target', 'model1', 'model2', 'freeze', 'fold'
 /** Header of our `gain.csv`: the simVSauc layout plus the AUCs the gain was computed from. */
 export const GAIN_HEADER = [...CCA_HEADER, 'target', 'source', 'AUC', 'AUC_random', 'AUC_diff'] as const;
 /** Header of our `fits.csv`. */
-export const FIT_HEADER = ['source', 'layer', 'n', 'slope', 'intercept', 'r'] as const;
+export const FIT_HEADER = ['source', 'layer', 'n', 'slope', 'intercept', 'r', 'r_lo', 'r_hi'] as const;
 /** Header of our `bands.csv`. */
 export const BAND_HEADER = ['source', 'layer', 'x', 'fit', 'lo', 'hi'] as const;
 
@@ -229,7 +232,7 @@ function layer(text: string | undefined, source: string, row: number): Layer {
 
 /** Our `fits.csv` text. */
 export function formatFitCsv(records: readonly FitRecord[]): string {
-  return formatCsv(FIT_HEADER, records.map((r) => [r.source, r.layer, r.n, r.slope, r.intercept, r.r]));
+  return formatCsv(FIT_HEADER, records.map((r) => [r.source, r.layer, r.n, r.slope, r.intercept, r.r, r.rLo, r.rHi]));
 }
 
 /** Parse our `fits.csv`. */
@@ -241,6 +244,8 @@ export function parseFitCsv(text: string, source = 'fits.csv'): FitRecord[] {
     slope: num(r.slope, source, k + 2, 'slope'),
     intercept: num(r.intercept, source, k + 2, 'intercept'),
     r: num(r.r, source, k + 2, 'r'),
+    rLo: num(r.r_lo, source, k + 2, 'r_lo'),
+    rHi: num(r.r_hi, source, k + 2, 'r_hi'),
   }));
 }
 

@@ -41,12 +41,13 @@ export function readReferenceRecords(dir: string): ReferenceRecords {
 /**
  * The paper's numbers ready for the report: records plus the Figure 6 OLS fits recomputed
  * from the published CCA and AUC rows (the paper publishes the plot, not the fits).
- * `fit` is stats' olsFit, passed in so this module stays free of the stats dependency.
+ * `fit` is stats' olsFit (with bootstrapCorrelation's interval as rLo / rHi), passed in so
+ * this module stays free of the stats dependency.
  */
 export function referenceResults(
   rec: ReferenceRecords,
   names: { a: string; b: string },
-  fit: (x: number[], y: number[]) => { slope: number; intercept: number; r: number; n: number },
+  fit: (x: number[], y: number[]) => { slope: number; intercept: number; r: number; n: number; rLo?: number; rHi?: number },
 ): ReferenceResults {
   const gain = joinGain(rec.cca, rec.auc, { sources: [names.a, names.b], skipMissing: true });
   const fits: FitRecord[] = [];
@@ -55,7 +56,7 @@ export function referenceResults(
     if (pts.length < 3) continue;
     for (const layer of LAYERS) {
       const f = fit(pts.map((g) => g.values[layer]), pts.map((g) => g.gain));
-      fits.push({ source, layer, n: f.n, slope: f.slope, intercept: f.intercept, r: f.r });
+      fits.push({ source, layer, n: f.n, slope: f.slope, intercept: f.intercept, r: f.r, rLo: f.rLo ?? Number.NaN, rHi: f.rHi ?? Number.NaN });
     }
   }
   return { dir: rec.dir, a: names.a, b: names.b, auc: rec.auc, cca: rec.cca, similarity: rec.similarity, fits };

@@ -164,6 +164,8 @@ export interface ModelInfo {
    * Absent for random init and for pretrain outputs.
    */
   initFrom?: { instance: string; weightsSha256: string };
+  /** Input normalisation the model expects (src/ml/preprocess-input.ts mode); absent in older outputs (caffe). */
+  preprocess?: string;
   study: StudyIdentity;
 }
 

@@ -5,13 +5,35 @@
  */
 import type { Json, ParamSpec } from '../core/contract.ts';
 import { describeBackendChoice } from '../ml/backend.ts';
+import { PREPROCESS_MODES, type PreprocessMode } from '../ml/preprocess-input.ts';
+
+/**
+ * The input normalisation param of `pretrain`, `finetune` and `extract`. `auto` (default)
+ * follows the model: a pretrain source uses caffe (what the study's code applied to ImageNet,
+ * RadImageNet and random init alike) unless its own `preprocess` says otherwise and records
+ * the mode in model.json; a fine-tuning run inherits its source's mode (caffe for random
+ * init), and extract its model's. So one setting per source, on `pretrain`, reaches every
+ * stage that feeds that source's networks.
+ */
+export const PREPROCESS_PARAM = {
+  type: 'string',
+  doc: "Input normalisation: auto (the model's: a source's recorded mode, else caffe as the study's code), caffe (Keras ResNet50: BGR minus ImageNet means), radimagenet (caffe then /255, the RadImageNet authors' fine-tuning code), tf, torch, none (raw 0-255), unit (/255)",
+  default: 'auto',
+  enum: ['auto', ...PREPROCESS_MODES],
+} as const satisfies ParamSpec;
+
+/** The mode a `preprocess` param value means, given the mode the upstream model recorded (if any). */
+export function resolvePreprocess(param: string, inherited: string | undefined): PreprocessMode {
+  if (param !== 'auto') return param as PreprocessMode;
+  return inherited !== undefined && (PREPROCESS_MODES as readonly string[]).includes(inherited) ? (inherited as PreprocessMode) : 'caffe';
+}
 
 /** Training params common to `pretrain` and `finetune`, with the study's defaults. */
 export const SHARED_TRAINING_PARAMS = {
   augment: { type: 'boolean', doc: "Training augmentation (the study's rotation/shift/zoom/flip)", default: true },
   flip: { type: 'boolean', doc: 'Horizontal flips in augmentation (the paper: false for chest)', default: true },
   dropout: { type: 'number', doc: 'Dropout before the Dense head', default: 0.5, min: 0, max: 1 },
-  preprocess: { type: 'string', doc: 'Input normalisation (Keras preprocess_input mode; the study: caffe)', default: 'caffe', enum: ['caffe', 'tf', 'torch', 'none'] },
+  preprocess: PREPROCESS_PARAM,
   bnTraining: {
     type: 'boolean',
     doc: 'BatchNorm in training mode (batch statistics) while the backbone trains, as the study; false keeps the moving statistics',
@@ -38,16 +60,19 @@ export interface SharedTrainingValues {
 
 /**
  * The shared params mapped onto the training loop's options: the model-spec part and the
- * training-params part, so both stages translate them the same way.
+ * training-params part, so both stages translate them the same way. `inheritedPreprocess`:
+ * the mode the source model recorded, for `preprocess: auto`.
  */
-export function sharedTrainingOptions(p: SharedTrainingValues): {
+export function sharedTrainingOptions(
+  p: SharedTrainingValues,
+  inheritedPreprocess?: string,
+): {
   model: { dropout: number; bnMomentum: number };
-  params: { augment: Record<string, never> | false; flip: boolean; preprocess: 'caffe'; bnTraining: boolean };
+  params: { augment: Record<string, never> | false; flip: boolean; preprocess: PreprocessMode; bnTraining: boolean };
 } {
   return {
     model: { dropout: p.dropout, bnMomentum: p.bnMomentum },
-    // The param schema's enum restricts preprocess to the loop's modes.
-    params: { augment: p.augment ? {} : false, flip: p.flip, preprocess: p.preprocess as 'caffe', bnTraining: p.bnTraining },
+    params: { augment: p.augment ? {} : false, flip: p.flip, preprocess: resolvePreprocess(p.preprocess, inheritedPreprocess), bnTraining: p.bnTraining },
   };
 }
 

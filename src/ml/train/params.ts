@@ -13,13 +13,13 @@ import { PREPROCESS_MODES, type PreprocessMode as InputMode } from '../preproces
 
 /**
  * Normalisation applied to augmented 0-255 batches: a src/ml/preprocess-input.ts mode
- * ('caffe' is the study's; 'radimagenet' = caffe then /255 as RadImageNet's own code), or
- * 'none' to feed raw pixels.
+ * ('caffe' is the study's; 'radimagenet' = caffe then /255 as RadImageNet's own code;
+ * 'none' feeds raw pixels).
  */
-export type PreprocessMode = InputMode | 'none';
+export type PreprocessMode = InputMode;
 
 /** Every accepted {@link PreprocessMode}. */
-export const TRAIN_PREPROCESS_MODES: readonly PreprocessMode[] = [...PREPROCESS_MODES, 'none'];
+export const TRAIN_PREPROCESS_MODES: readonly PreprocessMode[] = PREPROCESS_MODES;
 
 /** Settings of the freeze strategy's head-only phase (RT@PAPER l.269-283). */
 export interface HeadPhaseParams {
