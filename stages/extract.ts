@@ -13,7 +13,7 @@
  * same images; `meta.json` records them and the CCA stage checks it.
  */
 import { join } from 'node:path';
-import { PREPROCESS_PARAM, resolvePreprocess, tfRuntimeKey } from '../src/study/training-params.ts';
+import { PREPROCESS_PARAM, resolvePreprocess, tfRuntimeKey, tfGpuSupport } from '../src/study/training-params.ts';
 import { defineStage, StageError } from '../src/core/contract.ts';
 import { LAYERS, type Layer } from '../src/study/names.ts';
 import { fileOf, inputHW, inputsOfKind, loadPrepared, modelInfoOf, oneInputOfKind, subsetWhere, type StudyIdentity } from '../src/study/stage-io.ts';
@@ -65,6 +65,7 @@ export default defineStage<ExtractParams>({
   resources: { gpu: 1 },
   codeDeps: ['src/ml', 'src/stats/rng.ts', 'src/study/stage-io.ts', 'src/study/names.ts', 'src/study/training-params.ts', 'src/data/npy.ts', 'src/wasm'],
   runtimeKey: tfRuntimeKey,
+  gpuSupport: tfGpuSupport,
   async run(ctx) {
     const p = ctx.params;
     const data = oneInputOfKind(ctx.inputs, 'preprocess', ctx.id);

@@ -6,7 +6,7 @@
  * (the "random init" column of Table 2). Outputs: weights.h5, history.csv, predictions.npy,
  * labels.npy, predictions.csv, metrics.json, plus model.json naming the run for the tables.
  */
-import { SHARED_TRAINING_PARAMS, sharedTrainingOptions, tfRuntimeKey, type SharedTrainingValues } from '../src/study/training-params.ts';
+import { SHARED_TRAINING_PARAMS, sharedTrainingOptions, tfRuntimeKey, tfGpuSupport, type SharedTrainingValues } from '../src/study/training-params.ts';
 import { defineStage, StageError, type StageContext, type UpstreamInput } from '../src/core/contract.ts';
 import { digestOf, fileOf, inputsOfKind, loadPrepared, modelInfoOf, oneInputOfKind, splitByFold, writeModelInfo } from '../src/study/stage-io.ts';
 
@@ -77,6 +77,7 @@ export default defineStage<FinetuneParams>({
   resources: { gpu: 1 },
   codeDeps: ['src/ml', 'src/stats', 'src/study/stage-io.ts', 'src/study/training-params.ts', 'src/data/npy.ts', 'src/wasm'],
   runtimeKey: tfRuntimeKey,
+  gpuSupport: tfGpuSupport,
   async run(ctx) {
     const p = ctx.params;
     const prepared = loadPrepared(oneInputOfKind(ctx.inputs, 'preprocess', ctx.id));

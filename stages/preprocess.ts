@@ -6,6 +6,7 @@
 import { join } from 'node:path';
 import { defineStage, type StageContext } from '../src/core/contract.ts';
 import type { PlannedInstance } from '../src/study/size-check.ts';
+import { preprocessPlanProblems } from '../src/data/plan-check.ts';
 
 const ADAPTERS = ['chest', 'breast', 'thyroid', 'mammograms', 'knee', 'pcam', 'isic', 'folder', 'csv', 'synthetic'] as const;
 
@@ -81,6 +82,7 @@ export default defineStage({
     const dataset = typeof ctx.axes.dataset === 'string' ? ctx.axes.dataset : ctx.id;
     return sizeProblems(countItems(data).perClass, askOf(instances, ctx.id, dataset, parseSize(params.size ?? 224))).map((s) => s.message);
   },
+  check: (inst) => preprocessPlanProblems(inst.params),
   // The split files a `splits` folder must hold (val_fold1..K.csv; test_fold{k}.csv are optional),
   // so `dag status` names each missing one before anything runs.
   requiredFiles(params) {

@@ -9,7 +9,7 @@
  */
 import { copyFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { resolvePreprocess, SHARED_TRAINING_PARAMS, sharedTrainingOptions, tfRuntimeKey, type SharedTrainingValues } from '../src/study/training-params.ts';
+import { resolvePreprocess, SHARED_TRAINING_PARAMS, sharedTrainingOptions, tfRuntimeKey, tfGpuSupport, type SharedTrainingValues } from '../src/study/training-params.ts';
 import { defineStage, StageError } from '../src/core/contract.ts';
 import { inputsOfKind, loadPrepared, splitByFold, writeModelInfo } from '../src/study/stage-io.ts';
 
@@ -45,6 +45,7 @@ export default defineStage<PretrainParams>({
   resources: { gpu: 1 },
   codeDeps: ['src/ml', 'src/stats/rng.ts', 'src/study/stage-io.ts', 'src/study/training-params.ts', 'src/data/npy.ts', 'src/wasm'],
   runtimeKey: tfRuntimeKey,
+  gpuSupport: tfGpuSupport,
   async run(ctx) {
     const p = ctx.params;
     const source = ctx.axes.source === undefined ? null : String(ctx.axes.source);

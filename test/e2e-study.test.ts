@@ -145,10 +145,13 @@ test('the study pipeline runs end to end through the CLI, caches, and re-runs on
 
     const md = readFileSync(output('report', 'report.md'), 'utf8');
     assert.match(md, /Table 2/);
+    assert.match(md, /^# Mini &lt;script>alert\(1\)&lt;\/script> &amp; study$/m, 'title HTML escaped in report.md');
+    assert.doesNotMatch(md, /<script/);
     assert.match(md, /<ins>/, 'best configuration underlined');
     assert.match(md, /(holds|partly|fails): \d+\/\d+ targets/, 'claims stated with counts');
     const html = readFileSync(output('report', 'report.html'), 'utf8');
     assert.match(html, /<u>/);
+    assert.doesNotMatch(html, /<script/, 'title HTML escaped in report.html');
     assert.ok((html.match(/<svg/g) ?? []).length >= 4, 'figures inlined');
     // The title block says the data are synthetic, in both documents, before any result.
     for (const doc of [md, html]) {

@@ -14,8 +14,8 @@
  * cache/stat-cache.json         external-file digests memoised by (dev, ino, size, mtime, ctime)
  * ```
  */
-import { mkdirSync, readFileSync, renameSync, writeFileSync, existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeFileSync, existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { sha256Hex, type CacheKey, type Digest } from './digest.ts';
@@ -102,11 +102,61 @@ export class CacheLayout {
  * Write a file so readers see either the old content or the new one, never a prefix:
  * write to tmp/ on the same filesystem, then rename over the target.
  */
-export function atomicWriteFile(layout: CacheLayout, target: string, data: string | Uint8Array): void {
+export function atomicWriteFile(layout: CacheLayout, target: string, data: string | Uint8Array, opts: { durable?: boolean } = {}): void {
   mkdirSync(layout.tmp, { recursive: true });
   const tmp = layout.tmpPath('w');
-  writeFileSync(tmp, data);
-  renameSync(tmp, target);
+  if (opts.durable && fsyncEnabled()) {
+    const fd = openSync(tmp, 'w');
+    try {
+      writeFileSync(fd, data);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(tmp, target);
+    fsyncDir(dirname(target));
+  } else {
+    writeFileSync(tmp, data);
+    renameSync(tmp, target);
+  }
+}
+
+/**
+ * Whether published objects and records are fsynced (default yes). `DAG_NO_FSYNC=1` turns it
+ * off, for measuring its cost only: a power cut may then leave a record naming lost bytes.
+ */
+export function fsyncEnabled(): boolean {
+  return process.env.DAG_NO_FSYNC !== '1';
+}
+
+/** Flush a file's content to the device (no-op when fsync is disabled). */
+export function fsyncFile(file: string): void {
+  if (!fsyncEnabled()) return;
+  const fd = openSync(file, 'r');
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Flush a directory's entries (a rename into it) to the device (no-op when disabled). */
+export function fsyncDir(dir: string): void {
+  if (!fsyncEnabled()) return;
+  let fd: number;
+  try {
+    fd = openSync(dir, 'r');
+  } catch {
+    return; // platforms that cannot open a directory
+  }
+  try {
+    fsyncSync(fd);
+  } catch (e) {
+    // Some file systems refuse fsync on a directory (EINVAL); the rename is still atomic.
+    if ((e as NodeJS.ErrnoException).code !== 'EINVAL') throw e;
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /** Read and parse a JSON file; undefined when it does not exist or is not valid JSON. */

@@ -8,7 +8,8 @@
  * Persisted as one JSON file in the cache directory. Two processes saving at once is
  * harmless: the last rename wins and the loser's entries are simply re-hashed later.
  */
-import { readdirSync, statSync, type BigIntStats } from 'node:fs';
+import { lstatSync, readdirSync, realpathSync, statSync, type BigIntStats } from 'node:fs';
+import { classifyLink, linkProblemsMessage, type LinkProblem } from '../core/symlinks.ts';
 import { join } from 'node:path';
 import { digestBytes, digestFileSync, type Digest } from './digest.ts';
 import { atomicWriteFile, readJsonIfExists, type CacheLayout } from './layout.ts';
@@ -23,7 +24,9 @@ interface Entry {
 export type PathDigest =
   | { type: 'file'; digest: Digest; size: number }
   | { type: 'dir'; digest: Digest; size: number; files: number; listing: Record<string, Digest> }
-  | { type: 'missing' };
+  | { type: 'missing' }
+  /** A folder holding symlinks that cannot be followed (loop, dangling, pointing outside it). */
+  | { type: 'unusable'; message: string };
 
 /** The stat fingerprint of a file; changes whenever its content can have changed. */
 export function statFingerprint(st: BigIntStats): string {
@@ -80,12 +83,26 @@ export class StatCache {
       const listing: Record<string, Digest> = {};
       let size = 0;
       let files = 0;
+      const rootReal = realpathSync(path);
+      const bad: LinkProblem[] = [];
       const walk = (dir: string, rel: string): void => {
         const names = readdirSync(dir).sort();
         for (const name of names) {
           const abs = join(dir, name);
           const r = rel ? `${rel}/${name}` : name;
-          const s = statSync(abs, { bigint: true });
+          if (lstatSync(abs).isSymbolicLink()) {
+            const problem = classifyLink(rootReal, path, abs);
+            if (problem) {
+              bad.push(problem);
+              continue;
+            }
+          }
+          let s: BigIntStats;
+          try {
+            s = statSync(abs, { bigint: true });
+          } catch {
+            continue; // removed while we walked: the after-run re-check sees the change
+          }
           if (s.isDirectory()) walk(abs, r);
           else if (s.isFile()) {
             const d = this.digestFile(abs, s);
@@ -97,6 +114,7 @@ export class StatCache {
         }
       };
       walk(path, '');
+      if (bad.length) return { type: 'unusable', message: linkProblemsMessage(path, bad) };
       return { type: 'dir', digest: digestBytes(`dag-dir-1\n${lines.join('')}`), size, files, listing };
     }
     return { type: 'file', digest: this.digestFile(path, st), size: Number(st.size) };

@@ -13,7 +13,7 @@ import { join, relative } from 'node:path';
 import type { DeviceAssignment } from '../core/contract.ts';
 import { digestBytes, digestFileSync, type CacheKey, type Digest } from './digest.ts';
 import type { KeyPreimage, OutputManifest } from './key.ts';
-import { atomicWriteFile, CacheLayout, HOST_TAG, readJsonIfExists } from './layout.ts';
+import { atomicWriteFile, CacheLayout, fsyncDir, fsyncFile, HOST_TAG, readJsonIfExists } from './layout.ts';
 import { StatCache } from './stat-cache.ts';
 
 /** What `cache/runs/<key>.json` holds: one successful, published run of an instance. */
@@ -71,6 +71,13 @@ export interface VerifyProblem {
   problem: 'digest' | 'missing';
   /** Run records (instance ids) that reference it. */
   usedBy: string[];
+}
+
+/** A metadata file `verify` could not use. */
+export interface UnreadableEntry {
+  file: string;
+  kind: 'run record' | 'index entry' | 'failure record';
+  problem: string;
 }
 
 /** Result of `gc`. */
@@ -138,7 +145,7 @@ export class LocalCache {
   }
 
   /** Store one file as an object (moved, not copied, when `move`). */
-  putFile(file: string, opts: { move: boolean }): { digest: Digest; size: number } {
+  putFile(file: string, opts: { move: boolean; syncedDirs?: Set<string> }): { digest: Digest; size: number } {
     const lst = lstatSync(file);
     let src = file;
     if (lst.isSymbolicLink() || !opts.move) {
@@ -152,9 +159,13 @@ export class LocalCache {
     if (existsSync(target) && statSync(target).size === size && this.stat.objectMatches(target, digest)) {
       unlinkSync(src); // already stored (dedup)
     } else {
-      mkdirSync(join(this.layout.objects, digest.slice(0, 2)), { recursive: true });
+      const fan = join(this.layout.objects, digest.slice(0, 2));
+      mkdirSync(fan, { recursive: true });
       chmodSync(src, 0o444);
+      fsyncFile(src); // the bytes reach the device before any record can name them
       renameSync(src, target); // replaces a corrupted copy atomically too
+      if (opts.syncedDirs) opts.syncedDirs.add(fan);
+      else fsyncDir(fan);
       this.stat.remember(target, digest);
     }
     return { digest, size };
@@ -167,8 +178,11 @@ export class LocalCache {
     if (!existsSync(target) || !this.stat.objectMatches(target, digest)) {
       const tmp = this.layout.tmpPath('obj');
       writeFileSync(tmp, data, { mode: 0o444 });
-      mkdirSync(join(this.layout.objects, digest.slice(0, 2)), { recursive: true });
+      fsyncFile(tmp);
+      const fan = join(this.layout.objects, digest.slice(0, 2));
+      mkdirSync(fan, { recursive: true });
       renameSync(tmp, target);
+      fsyncDir(fan);
       this.stat.remember(target, digest);
     }
     return digest;
@@ -177,21 +191,25 @@ export class LocalCache {
   /** Move every file under `outDir` into the store; returns the output manifest. */
   publishDir(outDir: string): OutputManifest {
     const outputs: OutputManifest = {};
+    const syncedDirs = new Set<string>(); // each fan-out folder fsynced once, after all renames
     const walk = (dir: string): void => {
       for (const name of readdirSync(dir).sort()) {
         const abs = join(dir, name);
         const st = statSync(abs);
         if (st.isDirectory()) walk(abs);
-        else if (st.isFile()) outputs[relative(outDir, abs).split('\\').join('/')] = this.putFile(abs, { move: true });
+        else if (st.isFile()) outputs[relative(outDir, abs).split('\\').join('/')] = this.putFile(abs, { move: true, syncedDirs });
       }
     };
     walk(outDir);
+    for (const d of syncedDirs) fsyncDir(d);
     return outputs;
   }
 
   /** Write the run record (the commit point of a run), then point the index at it. */
   writeRecord(record: RunRecord): void {
-    atomicWriteFile(this.layout, this.layout.runPath(record.key), JSON.stringify(record));
+    // Durable: objects were fsynced before this; the record follows them. The index entry is
+    // not fsynced: losing it costs only the "what changed" explanation, never a re-run.
+    atomicWriteFile(this.layout, this.layout.runPath(record.key), JSON.stringify(record), { durable: true });
     const entry: IndexEntry = { id: record.id, key: record.key, at: record.endedAt };
     atomicWriteFile(this.layout, this.layout.indexPath(record.id), JSON.stringify(entry));
     try { rmSync(this.layout.failedPath(record.id), { force: true }); } catch { /* ignore */ }
@@ -258,8 +276,9 @@ export class LocalCache {
    * Re-hash every object (full read, no stat shortcut) and check that every record's
    * outputs exist. Good objects refresh their stat-cache entry.
    */
-  verify(onProgress?: (done: number, total: number) => void): { checked: number; bytes: number; problems: VerifyProblem[] } {
+  verify(onProgress?: (done: number, total: number) => void): { checked: number; bytes: number; problems: VerifyProblem[]; unreadable: UnreadableEntry[] } {
     const records = this.allRecords();
+    const unreadable = this.unreadableEntries();
     const usedBy = new Map<string, string[]>();
     for (const r of records) {
       for (const o of Object.values(r.outputs)) usedBy.set(o.digest, [...(usedBy.get(o.digest) ?? []), r.id]);
@@ -281,8 +300,58 @@ export class LocalCache {
     for (const [d, ids] of usedBy) {
       if (!present.has(d)) problems.push({ object: this.objectPath(d as Digest), problem: 'missing', usedBy: ids });
     }
-    this.stat.save();
-    return { checked: objects.length, bytes, problems };
+    // Read-only: verify never writes (it must work on a full disk or a read-only mount);
+    // the fingerprints it confirmed are remembered only for this process.
+    return { checked: objects.length, bytes, problems, unreadable };
+  }
+
+  /** Run records, index and failure entries that cannot be read or parsed (never throws). */
+  unreadableEntries(): UnreadableEntry[] {
+    const out: UnreadableEntry[] = [];
+    const scan = (dir: string, kind: UnreadableEntry['kind'], valid: (v: unknown) => boolean): void => {
+      let names: string[] = [];
+      try { names = readdirSync(dir); } catch { return; }
+      for (const n of names.sort()) {
+        if (!n.endsWith('.json')) continue;
+        const file = join(dir, n);
+        let text: string;
+        try {
+          text = readFileSync(file, 'utf8');
+        } catch (e) {
+          out.push({ file, kind, problem: `cannot be read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})` });
+          continue;
+        }
+        let v: unknown;
+        try {
+          v = JSON.parse(text);
+        } catch {
+          out.push({ file, kind, problem: text.length === 0 ? 'empty' : 'not valid JSON' });
+          continue;
+        }
+        if (!valid(v)) out.push({ file, kind, problem: 'valid JSON but not a ' + kind });
+      }
+    };
+    const obj = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object';
+    scan(this.layout.runs, 'run record', (v) => obj(v) && typeof v.key === 'string' && typeof v.id === 'string' && obj(v.outputs));
+    scan(this.layout.index, 'index entry', (v) => obj(v) && typeof v.key === 'string' && typeof v.id === 'string');
+    scan(this.layout.failed, 'failure record', (v) => obj(v) && typeof v.id === 'string');
+    return out;
+  }
+
+  /**
+   * After a re-run repaired a corrupted record, delete the corrupted objects it named that
+   * still do not match their digest (a stage whose bytes changed leaves the bad copy under
+   * the old digest; other records using it are broken anyway and re-run as `missing`).
+   */
+  dropCorrupted(record: RunRecord, keep: OutputManifest): void {
+    const kept = new Set(Object.values(keep).map((o) => o.digest));
+    for (const o of Object.values(record.outputs)) {
+      if (kept.has(o.digest)) continue;
+      const file = this.objectPath(o.digest);
+      if (existsSync(file) && !this.stat.objectMatches(file, o.digest)) {
+        try { unlinkSync(file); } catch { /* gc will */ }
+      }
+    }
   }
 
   /**
@@ -299,7 +368,11 @@ export class LocalCache {
       if (tag && /^h[0-9a-f]{8}$/.test(tag) && tag !== HOST_TAG) continue;
       let alive = true;
       try { process.kill(pid, 0); } catch (e) { alive = (e as NodeJS.ErrnoException).code !== 'ESRCH'; }
-      if (!alive) rmSync(join(this.layout.tmp, n), { recursive: true, force: true });
+      if (!alive) {
+        try {
+          rmSync(join(this.layout.tmp, n), { recursive: true, force: true });
+        } catch { /* not ours to remove (permissions): gc reports it */ }
+      }
     }
   }
 

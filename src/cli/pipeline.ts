@@ -44,14 +44,24 @@ export async function loadPlanFile(file: string, output: CommandOutput, opts: { 
   return res.plan;
 }
 
-/** Load the pipeline named by the options, open its cache (`--cache` overrides `cache:`) and make its key builder. */
+/**
+ * Load the pipeline named by the options, open its cache (`--cache` overrides `cache:`) and make its key builder.
+ * Unless `keys: false` (commands that compute no cache keys), kinds whose runtime cannot be described are a
+ * configuration error (exit 2) here rather than a crash later.
+ */
 export async function loadPipelineAndCache(
   options: PipelineOptions,
   output: CommandOutput,
-  opts: { createCache: boolean; quietWarnings?: boolean },
+  opts: { createCache: boolean; quietWarnings?: boolean; keys?: boolean },
 ): Promise<Loaded> {
   const plan = await loadPlanFile(pipelineFile(options), output, opts);
   if (typeof options.cache === 'string') plan.cacheDir = resolve(options.cache);
+  if (opts.keys !== false) {
+    // Kinds whose runtime cannot be described (DAG_BACKEND=garbage) would crash key evaluation.
+    const { runtimeProblems } = await import('../executor/preflight.ts');
+    const problems = runtimeProblems(plan);
+    if (problems.length) throw new CommandError(problems.join('\n'), 2);
+  }
   const [{ LocalCache }, { KeyBuilder }] = await Promise.all([import('../cache/store.ts'), import('../executor/analyze.ts')]);
   let cache: LocalCache;
   try {

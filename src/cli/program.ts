@@ -11,6 +11,7 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { CommandError, type CommandArgument, type CommandCall, type CommandOption, type CommandOutput, type CommandSpec } from '../core/command.ts';
 import { closest } from '../core/suggest.ts';
+import { describeFsFailure, isFsFailure } from '../cache/fs-errors.ts';
 import { PACKAGE_ROOT, packageVersion } from './package-info.ts';
 import { loadInstanceViews } from './pipeline.ts';
 import { COMMANDS, type CommandEntry } from './table.ts';
@@ -188,7 +189,7 @@ function strayArgumentMessage(cmd: Command): string {
 }
 
 /** Print a parse stop or command failure; the exit code. Unexpected errors (bugs) are rethrown. */
-function reportFailure(e: unknown, output: CommandOutput): number {
+function reportFailure(e: unknown, output: CommandOutput, argv: readonly string[]): number {
   const { red } = output.style;
   if (e instanceof ParseStop) {
     const { code, exitCode } = e.stop;
@@ -213,6 +214,12 @@ function reportFailure(e: unknown, output: CommandOutput): number {
     output.err(red(`${code}: ${e.message}`));
     return 2;
   }
+  // A full disk or a permission problem anywhere else: one located line, no stack trace.
+  if (isFsFailure(e)) {
+    const f = describeFsFailure(e, `dag ${argv.find((a) => !a.startsWith('-')) ?? ''}`.trim());
+    output.err(red(`${f.code}: ${f.message}`));
+    return 1;
+  }
   throw e;
 }
 
@@ -231,7 +238,7 @@ export async function runCli(argv: readonly string[], output: CommandOutput): Pr
     const call: CommandCall = { args: c.args, options: c.options, rest: c.rest, output, loadInstances: (file) => loadInstanceViews(file, output) };
     return await c.spec.run(call);
   } catch (e) {
-    return reportFailure(e, output);
+    return reportFailure(e, output, argv);
   }
 }
 

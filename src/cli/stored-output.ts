@@ -21,6 +21,5 @@ export async function storedOutput({ args, options, output }: CommandCall): Prom
   if (!current) output.err(output.style.yellow(`note: ${id} is not up to date; this is the output of its latest run (${record.endedAt})`));
   const file = l.cache.objectPath(o.digest);
   if (!l.cache.stat.objectMatches(file, o.digest)) throw new CommandError(`${file} is corrupted or missing (digest mismatch); dag run '${id}' rebuilds it`, 1);
-  l.cache.stat.save();
   return file;
 }

@@ -144,6 +144,16 @@ export interface StageContext<P = Record<string, unknown>> {
   readonly signal: AbortSignal;
 }
 
+/** What a plan-time {@link StageKind.check} sees of one instance. */
+export interface PlannedInstance<P = Record<string, unknown>> {
+  readonly id: string;
+  readonly stage: string;
+  /** Parameters after defaults and interpolation; `path` params are absolute. */
+  readonly params: P;
+  /** Directory holding the pipeline file. */
+  readonly pipelineDir: string;
+}
+
 /** A stage kind: one file in `stages/` (or a plugin module named in `pipeline.yaml`). */
 export interface StageKind<P = Record<string, unknown>> {
   /** The name used in `uses:`. */
@@ -178,6 +188,20 @@ export interface StageKind<P = Record<string, unknown>> {
    * that throws is reported as a warning too.
    */
   preflight?(ctx: PreflightContext<P>): Promise<string[]> | string[];
+  /**
+   * Cheap plan-time checks of one instance (its params against its input files and this
+   * machine), run by `dag run` for every selected instance before anything runs. Each
+   * returned string is one problem, reported as a configuration error (exit 2). Must not
+   * write anything and must stay fast (no tensor library, no image decoding).
+   */
+  check?(inst: PlannedInstance<P>): string[];
+  /**
+   * For kinds with `resources.gpu`: null when an instance given these card ids computes on
+   * them, else why it would not (e.g. "the tensor backend is wasm"). Asked at plan time; with
+   * an explicit `--gpus` a reason is a configuration error, otherwise such instances run on
+   * CPU slots and are recorded as `cpu`. Default: the kind uses its card.
+   */
+  gpuSupport?(cardIds: readonly string[]): string | null;
   /**
    * Files an instance will read that its params imply but do not name, e.g. the
    * `val_fold{k}.csv` files of a `splits` folder. The loader adds them to the instance's

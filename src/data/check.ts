@@ -9,6 +9,8 @@ import { getAdapter } from './adapters/index.ts';
 import { probeImageFile } from './decode.ts';
 import { displayPath, readDataset, type PreprocessParams } from './preprocess.ts';
 import { countItems, examples } from './types.ts';
+import { symlinkProblems } from './fsutil.ts';
+import { describeLinkProblem } from '../core/symlinks.ts';
 
 /** The report of one check: its lines (for stdout) and the problems found (none = the download is fine). */
 export interface DatasetCheck {
@@ -32,14 +34,18 @@ export async function checkDataset(params: PreprocessParams, sizeCheck?: SizeChe
   const out = (line: string): void => void lines.push(line);
   getAdapter(params.adapter);
   out(`adapter ${params.adapter}${params.root ? `, root ${params.root}` : ''}`);
+  // Named before reading: the adapters skip or fail on them one by one.
+  const links = typeof params.root === 'string' ? symlinkProblems(params.root) : [];
+  for (const l of links) problems.push(`unusable symlink ${describeLinkProblem(l)}`);
   let data;
   try {
     data = await readDataset(params);
   } catch (e) {
     const code = (e as { code?: unknown }).code;
+    for (const p of problems) out(`problem: ${p}`);
     out(`problem: ${code ? `[${String(code)}] ` : ''}${(e as Error).message}`);
-    out('1 problem');
-    return { lines, problems: [String((e as Error).message)] };
+    out(`${problems.length + 1} problem${problems.length ? 's' : ''}`);
+    return { lines, problems: [...problems, String((e as Error).message)] };
   }
   const { perClass, groups, perGroupMax } = countItems(data);
   out(`images: ${data.items.length} in ${data.classes.length} classes`);

@@ -2,7 +2,8 @@
  * File-system helpers shared by the adapters: folder checks and listings that fail with a
  * StageError naming the folder, and CSV reading that names the file and a missing column.
  */
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, lstatSync, readdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
+import { classifyLink, type LinkProblem } from '../core/symlinks.ts';
 import { join } from 'node:path';
 import { parseCsv as parseCsvText } from './csv-text.ts';
 import { byCodePoint, dataError } from './types.ts';
@@ -111,4 +112,49 @@ export function rstripChars(s: string, chars: string): string {
   let i = s.length;
   while (i > 0 && chars.includes(s[i - 1]!)) i--;
   return s.slice(0, i);
+}
+
+/**
+ * Symlinks below `root` that cannot be followed: loops (including a link to one of its own
+ * ancestor folders), dangling links and links resolving outside `root`, each named by its
+ * path relative to `root`. Links that resolve inside `root` are followed (and walked when
+ * they are folders). Hidden entries count too: the cache key hashes them.
+ */
+export function symlinkProblems(root: string): LinkProblem[] {
+  const out: LinkProblem[] = [];
+  let rootReal: string;
+  try {
+    rootReal = realpathSync(root);
+  } catch {
+    return out;
+  }
+  const visit = (dir: string): void => {
+    let names: string[];
+    try {
+      names = readdirSync(dir).sort(byCodePoint);
+    } catch {
+      return;
+    }
+    for (const name of names) {
+      const abs = join(dir, name);
+      let st;
+      try {
+        st = lstatSync(abs);
+      } catch {
+        continue;
+      }
+      if (st.isSymbolicLink()) {
+        const p = classifyLink(rootReal, root, abs);
+        if (p) {
+          out.push(p);
+          continue;
+        }
+        try {
+          if (statSync(abs).isDirectory()) visit(abs);
+        } catch { /* vanished */ }
+      } else if (st.isDirectory()) visit(abs);
+    }
+  };
+  visit(root);
+  return out;
 }

@@ -60,6 +60,10 @@ export interface DataAdapter {
 export type DataErrorCode =
   | 'DATA_MISSING_DIR'
   | 'DATA_MISSING_FILE'
+  /** A CSV path column names a file outside the data root. */
+  | 'DATA_PATH_ESCAPE'
+  /** A symlink under the data root loops, dangles or points outside the root. */
+  | 'DATA_BAD_SYMLINK'
   | 'DATA_MISSING_COLUMN'
   | 'DATA_BAD_CSV'
   | 'DATA_UNKNOWN_LABEL'

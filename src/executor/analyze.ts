@@ -24,7 +24,7 @@ const MAX_LISTED_FILES = 5000;
 export type Evaluation =
   | { state: 'cached'; key: CacheKey; preimage: KeyPreimage; record: RunRecord }
   | { state: 'run'; key: CacheKey; preimage: KeyPreimage; reason: RunReason; previous?: RunRecord }
-  | { state: 'missing-input'; paths: string[]; message: string };
+  | { state: 'missing-input'; paths: string[]; message: string; code: 'PATH_MISSING' | 'INPUT_SYMLINK' };
 
 /** A static evaluation also knows instances that wait on upstream work. */
 export type StaticEvaluation =
@@ -38,6 +38,8 @@ export class KeyBuilder {
   private readonly external = new Map<string, string>();
   private readonly labels = new Map<string, string>();
   private readonly listings = new Map<string, Record<string, Digest>>();
+  /** External folders that cannot be hashed (unusable symlinks), with the message naming them. */
+  private readonly unusable = new Map<string, string>();
   private readonly manifestDigests = new WeakMap<OutputManifest, Digest>();
   /** Records read through `previousRecord`, for ETA estimates. */
   readonly durations = new Map<string, number[]>();
@@ -88,7 +90,8 @@ export class KeyBuilder {
     const hit = this.external.get(abs);
     if (hit !== undefined) return hit;
     const d = this.cache.stat.digestPath(abs);
-    const v = d.type === 'missing' ? 'missing' : d.digest;
+    if (d.type === 'unusable') this.unusable.set(abs, d.message);
+    const v = d.type === 'missing' ? 'missing' : d.type === 'unusable' ? 'unusable' : d.digest;
     this.external.set(abs, v);
     if (d.type === 'dir' && d.files <= MAX_LISTED_FILES) this.listings.set(abs, d.listing);
     return v;
@@ -103,6 +106,7 @@ export class KeyBuilder {
   forgetExternal(abs: string): void {
     this.external.delete(abs);
     this.listings.delete(abs);
+    this.unusable.delete(abs);
   }
 
   /** Store the folder listings of `inst`'s external inputs as objects (see RunRecord.externalFiles). */
@@ -159,7 +163,7 @@ export class KeyBuilder {
     const missing: string[] = [];
     for (const p of inst.externalPaths) {
       const d = this.externalDigest(p);
-      if (d === 'missing') missing.push(p);
+      if (d === 'missing' || d === 'unusable') missing.push(p);
       external[this.label(p)] = d;
     }
     if (missing.length) return { missing };
@@ -213,11 +217,12 @@ export class KeyBuilder {
   evaluate(inst: Instance, upstream: ReadonlyMap<string, OutputManifest>, forced: boolean): Evaluation {
     const pre = this.preimage(inst, upstream);
     if ('missing' in pre) {
-      return {
-        state: 'missing-input',
-        paths: pre.missing,
-        message: `input path does not exist: ${pre.missing.map((p) => this.label(p)).join(', ')}`,
-      };
+      const gone = pre.missing.filter((p) => !this.unusable.has(p));
+      const lines = [
+        ...(gone.length ? [`input path does not exist: ${gone.map((p) => this.label(p)).join(', ')}`] : []),
+        ...pre.missing.filter((p) => this.unusable.has(p)).map((p) => this.unusable.get(p)!),
+      ];
+      return { state: 'missing-input', paths: pre.missing, message: lines.join('; '), code: gone.length ? 'PATH_MISSING' : 'INPUT_SYMLINK' };
     }
     const key = cacheKey(pre.preimage);
     const record = this.cache.readRecord(key);

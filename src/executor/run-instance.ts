@@ -16,6 +16,7 @@ import type { LocalCache, RunRecord } from '../cache/store.ts';
 import type { ExecListener, InstanceSpec, Placement, RunOutcome } from './executor.ts';
 import type { WorkerContextData } from './worker-protocol.ts';
 import type { WorkerPool } from './worker-pool.ts';
+import { describeFsFailure, isFsFailure } from '../cache/fs-errors.ts';
 
 export type { InstanceSpec, RunOutcome } from './executor.ts';
 
@@ -56,29 +57,45 @@ function buildContext(spec: InstanceSpec, env: RunEnv, outDir: string, workDir: 
  */
 export async function runInstance(spec: InstanceSpec, env: RunEnv): Promise<RunOutcome> {
   const { cache } = env;
-  const taken = takeLock(cache.layout, spec.key);
+  let taken: ReturnType<typeof takeLock>;
+  try {
+    taken = takeLock(cache.layout, spec.key);
+  } catch (e) {
+    if (!isFsFailure(e)) throw e;
+    return { state: 'failed', ...describeFsFailure(e, `while taking the lock in ${cache.layout.locks}`), durationMs: 0 };
+  }
   if (!('lock' in taken)) return { state: 'busy', owner: taken.owner };
   try {
     // Another process may have produced it while we waited for a slot, a card or a node.
-    if (!spec.forced) {
-      const rec = cache.readRecord(spec.key);
-      if (rec && cache.checkOutputs(rec).ok) return { state: 'cached', record: rec };
-    }
+    const rec = cache.readRecord(spec.key);
+    if (!spec.forced && rec && cache.checkOutputs(rec).ok) return { state: 'cached', record: rec };
     if (env.signal?.aborted) return { state: 'interrupted' };
-    return await runLocked(spec, env);
+    return await runLocked(spec, env, rec);
   } finally {
-    taken.lock.release();
+    try { taken.lock.release(); } catch { /* a stale lock is broken by the next run */ }
   }
 }
 
-async function runLocked(spec: InstanceSpec, env: RunEnv): Promise<RunOutcome> {
+/** Remove a folder, ignoring failures (a full disk must not hide the error being reported). */
+function rmQuietly(dir: string): void {
+  try {
+    rmSync(dir, { recursive: true, force: true });
+  } catch { /* left for the tmp sweep */ }
+}
+
+async function runLocked(spec: InstanceSpec, env: RunEnv, previous: RunRecord | undefined): Promise<RunOutcome> {
   const { cache, device, listener } = env;
   const { key } = spec;
   const outDir = cache.layout.tmpPath('out');
   const workDir = cache.layout.workDir(key);
-  mkdirSync(outDir, { recursive: true });
-  mkdirSync(workDir, { recursive: true });
-  writeFileSync(cache.layout.workOwnerFile(key), JSON.stringify({ id: spec.id }) + '\n');
+  try {
+    mkdirSync(outDir, { recursive: true });
+    mkdirSync(workDir, { recursive: true });
+    writeFileSync(cache.layout.workOwnerFile(key), JSON.stringify({ id: spec.id }) + '\n');
+  } catch (e) {
+    if (!isFsFailure(e)) throw e;
+    return { state: 'failed', ...describeFsFailure(e, `while preparing the instance's folders in ${cache.dir}`), durationMs: 0 };
+  }
   const startedAt = new Date();
   listener.started(device, env.placement);
   const logLines: string[] = [];
@@ -96,13 +113,19 @@ async function runLocked(spec: InstanceSpec, env: RunEnv): Promise<RunOutcome> {
   const log = logLines.join('\n') + (logLines.length ? '\n' : '');
   const times = { startedAt: startedAt.toISOString(), endedAt: endedAt.toISOString(), durationMs };
   const failed = (code: string, message: string, stack?: string): RunOutcome => {
-    rmSync(outDir, { recursive: true, force: true });
-    cache.writeFailure({ id: spec.id, stage: spec.stage, key, error: { code, message, ...(stack ? { stack } : {}) }, log, device, ...times });
-    return { state: 'failed', code, message, ...(stack ? { stack } : {}), durationMs };
+    rmQuietly(outDir);
+    let note = '';
+    try {
+      cache.writeFailure({ id: spec.id, stage: spec.stage, key, error: { code, message, ...(stack ? { stack } : {}) }, log, device, ...times });
+    } catch (e) {
+      if (!isFsFailure(e)) throw e;
+      note = ` (the failure record could not be written either: ${e.code})`;
+    }
+    return { state: 'failed', code, message: message + note, ...(stack ? { stack } : {}), durationMs };
   };
   if (!result.ok) {
     if (env.signal?.aborted) {
-      rmSync(outDir, { recursive: true, force: true });
+      rmQuietly(outDir);
       return { state: 'interrupted' };
     }
     return failed(result.code, result.message, result.stack);
@@ -110,11 +133,33 @@ async function runLocked(spec: InstanceSpec, env: RunEnv): Promise<RunOutcome> {
   // Re-check external inputs: a data set edited during the run makes the outputs unattributable.
   const moved = spec.externals.filter((x) => {
     const d = cache.stat.digestPath(x.path);
-    return (d.type === 'missing' ? 'missing' : d.digest) !== x.digest;
+    return (d.type === 'missing' ? 'missing' : d.type === 'unusable' ? 'unusable' : d.digest) !== x.digest;
   });
   if (moved.length) {
     return failed('INPUT_CHANGED', `input changed while the stage ran: ${moved.map((x) => x.label).join(', ')}; not recorded, run again`);
   }
+  try {
+    return publish(spec, env, outDir, workDir, previous, { ...times, log, warnings });
+  } catch (e) {
+    if (!isFsFailure(e)) throw e;
+    // Nothing is recorded (the run record is the commit point); the workDir (checkpoints)
+    // stays, so the next run resumes. Objects already moved in are only reclaimable space.
+    const f = describeFsFailure(e, `while publishing the outputs to the cache at ${cache.dir} (nothing was recorded)`);
+    return failed(f.code, f.message);
+  }
+}
+
+function publish(
+  spec: InstanceSpec,
+  env: RunEnv,
+  outDir: string,
+  workDir: string,
+  previous: RunRecord | undefined,
+  run: { startedAt: string; endedAt: string; durationMs: number; log: string; warnings: string[] },
+): RunOutcome {
+  const { cache, device } = env;
+  const { key } = spec;
+  const { log, warnings, ...times } = run;
   const outputs = cache.publishDir(outDir);
   const record: RunRecord = {
     recordVersion: 1,
@@ -133,7 +178,9 @@ async function runLocked(spec: InstanceSpec, env: RunEnv): Promise<RunOutcome> {
     pid: process.pid,
   };
   cache.writeRecord(record); // the commit point
-  rmSync(outDir, { recursive: true, force: true });
-  rmSync(workDir, { recursive: true, force: true });
+  // A repaired corrupted record: do not leave the bad copy behind under its old digest.
+  if (previous) cache.dropCorrupted(previous, outputs);
+  rmQuietly(outDir);
+  rmQuietly(workDir);
   return { state: 'done', record };
 }

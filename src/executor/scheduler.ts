@@ -11,6 +11,7 @@ import type { Instance, Plan } from '../core/plan.ts';
 import type { CacheKey } from '../cache/digest.ts';
 import type { OutputManifest } from '../cache/key.ts';
 import { describeOwner, liveOwner, waitForLock } from '../cache/lock.ts';
+import { describeFsFailure, isFsFailure } from '../cache/fs-errors.ts';
 import type { LocalCache, RunRecord } from '../cache/store.ts';
 import { KeyBuilder, type Evaluation, type StaticEvaluation } from './analyze.ts';
 import { formatReason, type EngineEvent, type EventSink, type RunCounts } from './events.ts';
@@ -192,7 +193,7 @@ class PlanRun {
       case 'cached':
         return this.cached(inst, ev.record);
       case 'missing-input':
-        return this.fail(inst, 'PATH_MISSING', ev.message, 0);
+        return this.fail(inst, ev.code, ev.message, 0);
       case 'run':
         if (this.stopping) return this.skip(inst, STOPPED);
         this.emit({ type: 'queued', t: Date.now(), id: inst.id, stage: inst.stage, reason: ev.reason });
@@ -240,6 +241,22 @@ class PlanRun {
   }
 
   /**
+   * Whether a GPU kind computes on the cards given (its `gpuSupport`); one that would not
+   * (e.g. its tensor backend is wasm) asks for CPU slots and is recorded as cpu. With an
+   * explicit --gpus, preflight refused that already.
+   */
+  private usesCard(kind: string): boolean {
+    let ok = this.cardUse.get(kind);
+    if (ok === undefined) {
+      ok = (this.plan.kinds.get(kind)?.kind.gpuSupport?.(this.opts.gpus()) ?? null) === null;
+      this.cardUse.set(kind, ok);
+    }
+    return ok;
+  }
+
+  private readonly cardUse = new Map<string, boolean>();
+
+  /**
    * Hand the instance to the executor. When another process holds its lock (it is
    * computing the same key), wait for that lock without holding a slot, then take its
    * record as cached, or try again if it left none (it failed or died).
@@ -249,7 +266,7 @@ class PlanRun {
     const time = this.plan.stages.get(inst.stage)?.executor.time ?? this.plan.executor.time;
     const demand: Demand = {
       cpu: inst.resources.cpu || 1,
-      gpu: inst.resources.gpu,
+      gpu: inst.resources.gpu >= 1 && this.usesCard(inst.kind) ? inst.resources.gpu : 0,
       ...(inst.resources.memoryMb ? { memoryMb: inst.resources.memoryMb } : {}),
       ...(time ? { time } : {}),
     };
@@ -338,7 +355,13 @@ export async function runPlan(opts: RunOptions): Promise<RunResult> {
   } finally {
     opts.signal?.removeEventListener('abort', onAbort);
     await executor.close();
-    cache.stat.save();
+    try {
+      cache.stat.save();
+    } catch (e) {
+      if (!isFsFailure(e)) throw e;
+      // Only memoised digests are lost: the next run re-hashes what it needs.
+      run.warnings.push({ id: '(cache)', message: describeFsFailure(e, `could not save ${cache.layout.statCache}`).message });
+    }
   }
   const durationMs = Date.now() - t0;
   emit({ type: 'summary', t: Date.now(), counts: run.counts, durationMs, warnings: run.warnings, interrupted: run.interrupted });

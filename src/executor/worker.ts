@@ -6,6 +6,7 @@
  */
 import type { StageContext, StageKind } from '../core/contract.ts';
 import type { FromWorker, ToWorker } from './worker-protocol.ts';
+import { describeFsFailure, isFsFailure } from '../cache/fs-errors.ts';
 
 const controller = new AbortController();
 
@@ -72,13 +73,15 @@ process.on('message', (raw) => {
     },
     async (e: unknown) => {
       const err = e instanceof Error ? e : new Error(String(e));
+      // A full disk or a permission problem is the machine's, not a bug: located, no stack.
+      const fs = isFsFailure(err) ? describeFsFailure(err, `while running the stage (its outputs go to ${m.ctx.outDir})`) : null;
       await send({
         type: 'failed',
         error: {
-          code: isStageError(err) ? err.code : 'STAGE_CRASHED',
-          message: err.message,
+          code: fs?.code ?? (isStageError(err) ? err.code : 'STAGE_CRASHED'),
+          message: fs?.message ?? err.message,
           stack: err.stack,
-          stageError: isStageError(err),
+          stageError: fs !== null || isStageError(err),
         },
       });
       process.exit(1);

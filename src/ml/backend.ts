@@ -33,6 +33,9 @@ export type BackendPreference = 'auto' | BackendName;
 /** Candidates in the order `loadTf({ prefer: 'auto' })` tries them. */
 export const BACKEND_ORDER: readonly BackendName[] = ['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'];
 
+/** Backends that compute on a GPU card (a stage given a card on any other computes on the CPU). */
+export const GPU_BACKENDS: readonly BackendName[] = ['tensorflow-gpu'];
+
 /** Why one candidate was not used (or `picked`). */
 export type ProbeOutcome =
   | { readonly status: 'picked' }
@@ -130,19 +133,12 @@ const require = createRequire(import.meta.url);
 
 /** Parses a preference string (from an option or DAG_BACKEND); throws BackendError on junk. */
 export function parsePreference(value: string, source: string): BackendPreference {
-  switch (value) {
-    case 'auto':
-    case 'tensorflow-gpu':
-    case 'tensorflow':
-    case 'wasm':
-    case 'cpu':
-      return value;
-    default:
-      throw new BackendError(
-        'BACKEND_BAD_PREFERENCE',
-        `${source}=${JSON.stringify(value)} is not a backend; expected one of auto, tensorflow-gpu, tensorflow, wasm, cpu`,
-      );
-  }
+  // The names come from BACKEND_ORDER alone, so a backend added there is accepted here too.
+  if (value === 'auto' || (BACKEND_ORDER as readonly string[]).includes(value)) return value as BackendPreference;
+  throw new BackendError(
+    'BACKEND_BAD_PREFERENCE',
+    `${source}=${JSON.stringify(value)} is not a backend; expected one of auto, ${BACKEND_ORDER.join(', ')}`,
+  );
 }
 
 function resolvePreference(opt: BackendPreference | undefined): {

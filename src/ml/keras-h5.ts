@@ -582,6 +582,34 @@ export async function saveKerasWeights(model: LayersModel, file: string, opts: S
   const layout = opts.layout ?? 'weights';
   const mod = await h5();
   const tmp = `${file}.tmp-${process.pid}`;
+  withFixedClock(() => writeWeightsFile(mod, model, tmp, layout));
+  renameSync(tmp, file);
+}
+
+/**
+ * The time HDF5 stamps on every object it creates (its modification-time header message):
+ * fixed, so the same weights always give the same bytes (the cache keys downstream work on
+ * output digests). 2000-01-01T00:00:00Z rather than 0, which some readers show as "unset".
+ */
+export const H5_FIXED_TIME_MS = Date.UTC(2000, 0, 1);
+
+/**
+ * Run a synchronous h5wasm write with the clock HDF5 sees pinned to {@link H5_FIXED_TIME_MS}.
+ * h5wasm does not expose `H5Pset_obj_track_times`; its C library reads the time through
+ * Emscripten's `Date.now()` call, so pinning that for the duration of the (synchronous,
+ * single-threaded) write fixes every timestamp in the file. Nothing else runs meanwhile.
+ */
+function withFixedClock<T>(write: () => T): T {
+  const real = Date.now;
+  Date.now = () => H5_FIXED_TIME_MS;
+  try {
+    return write();
+  } finally {
+    Date.now = real;
+  }
+}
+
+function writeWeightsFile(mod: H5Module, model: LayersModel, tmp: string, layout: KerasLayout): void {
   // Cap the object format at HDF5 1.10 so the h5py/HDF5 of TF 2.x era Keras reads the file
   // (h5wasm bundles HDF5 2.0, whose newest object formats older libraries refuse).
   const f = new mod.File(tmp, 'w', { libver: ['earliest', 'v110'] });
@@ -629,5 +657,4 @@ export async function saveKerasWeights(model: LayersModel, file: string, opts: S
     throw e;
   }
   f.close();
-  renameSync(tmp, file);
 }

@@ -38,7 +38,7 @@ function superscripts(escaped: string): string {
 }
 
 function mdEscape(text: string): string {
-  return superscripts(text.replace(/\|/g, '\\|').replace(/\n/g, ' '));
+  return superscripts(text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/\|/g, '\\|').replace(/\n/g, ' '));
 }
 
 /** A relative link target with spaces and brackets made safe for Markdown. */

@@ -4,7 +4,7 @@
  * training stages cannot drift apart in defaults or documentation.
  */
 import type { Json, ParamSpec } from '../core/contract.ts';
-import { describeBackendChoice } from '../ml/backend.ts';
+import { BackendError, describeBackendChoice, GPU_BACKENDS } from '../ml/backend.ts';
 import { PREPROCESS_MODES, type PreprocessMode } from '../ml/preprocess-input.ts';
 
 /**
@@ -82,5 +82,28 @@ export function sharedTrainingOptions(
  */
 export function tfRuntimeKey(): Json {
   const c = describeBackendChoice();
+  if (!c.probes.some((p) => p.outcome.status === 'picked')) {
+    // A backend named by DAG_BACKEND that this machine lacks: say so at plan time, not
+    // after upstream work ran and the first training worker failed to load it.
+    const why = c.probes.find((p) => p.backend === c.backend);
+    throw new BackendError('BACKEND_UNAVAILABLE', `DAG_BACKEND=${c.preference} is not usable here: ${why && 'reason' in why.outcome ? why.outcome.reason : 'unavailable'}`);
+  }
   return { backend: c.backend, backendVersion: c.backendVersion, tfjs: c.tfjsVersion };
+}
+
+/**
+ * `StageKind.gpuSupport` of the tfjs stages: null when the backend that will compute uses
+ * GPU cards and every requested id is one of the visible cards, else why not.
+ */
+export function tfGpuSupport(cardIds: readonly string[]): string | null {
+  const c = describeBackendChoice();
+  if (!GPU_BACKENDS.includes(c.backend)) {
+    const gpuProbe = c.probes.find((p) => GPU_BACKENDS.includes(p.backend) && p.outcome.status !== 'picked');
+    const why = gpuProbe && 'reason' in gpuProbe.outcome ? ` (${gpuProbe.backend}: ${gpuProbe.outcome.reason})` : '';
+    return `its tensor backend is ${c.backend}, which computes on the CPU${why}`;
+  }
+  const n = c.gpu.cards.length;
+  const unknown = cardIds.filter((id) => !(/^\d+$/.test(id) && Number(id) < n));
+  if (unknown.length) return `card${unknown.length === 1 ? '' : 's'} ${unknown.join(', ')} not visible (${n} card${n === 1 ? '' : 's'}: ${n ? `0..${n - 1}` : 'none'})`;
+  return null;
 }

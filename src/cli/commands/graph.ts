@@ -15,7 +15,7 @@ export default defineCommand({
   ],
   examples: ['dag graph --format dot | dot -Tsvg > graph.svg', 'dag graph --instances --svg graph.svg'],
   async run({ options, output }) {
-    const l = await loadPipelineAndCache(options, output, { createCache: false, quietWarnings: true });
+    const l = await loadPipelineAndCache(options, output, { createCache: false, quietWarnings: true, keys: options.svg !== undefined });
     if (options.svg !== undefined) {
       if (options.svg === '') throw new CommandError('--svg needs a file name: dag graph --svg graph.svg');
       const file = String(options.svg);

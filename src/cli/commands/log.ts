@@ -7,7 +7,7 @@ export default defineCommand({
   pipeline: true,
   args: [{ name: 'INSTANCE', doc: 'instance id (or a partial id matching exactly one)', required: true }],
   async run({ args, options, output }) {
-    const l = await loadPipelineAndCache(options, output, { createCache: false, quietWarnings: true });
+    const l = await loadPipelineAndCache(options, output, { createCache: false, quietWarnings: true, keys: false });
     const id = await oneInstance(l.plan, args[0]);
     const { dim } = output.style;
     const idx = l.cache.readIndex(id);

@@ -54,6 +54,9 @@ export default defineCommand({
     }
     const force = (options.force as string[] | undefined) ?? [];
     const forced = force.length ? await matchTargets(plan, force, '--force') : new Set<string>();
+    const { preflight } = await import('../../executor/preflight.ts');
+    const preProblems = preflight({ plan, selected, ...(gpus !== undefined ? { gpuFlag: { value: gpus, ids: parseGpuFlag(gpus) } } : {}) });
+    if (preProblems.length) throw new CommandError(`nothing was run: ${preProblems.length} problem${preProblems.length === 1 ? '' : 's'} found before starting:\n${preProblems.map((p) => `  ${p}`).join('\n')}`);
     const { checkOnlyInputs, runPlan } = await import('../../executor/scheduler.ts');
     const { red, yellow } = output.style;
 

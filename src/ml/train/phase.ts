@@ -79,7 +79,17 @@ export function runPhase(run: RunContext, state: RunState, phases: ReturnType<ty
         const seen = Math.min(n, (b + 1) * run.p.batchSize);
         run.progress({ done: b + 1, total: run.nBatches, unit: 'batch', message: `${ph.phase} epoch ${epoch} (${phaseEpochs + 1}/${ph.maxEpochs}) loss ${(lossSum / seen).toFixed(4)}` });
       }
+      // A finite loss at every batch does not prove the last update was finite: a huge lr
+      // can turn the weights into NaN in the epoch's last step (Keras' TerminateOnNaN misses
+      // that; we must not then report a silent success with val_loss NaN and auc null).
+      const bad = firstNonFiniteWeight(run.tf, run.net.model);
+      if (bad !== null) {
+        throw new TrainError('NAN_LOSS', `weights became non-finite (${bad}) after the update of phase ${ph.phase}, epoch ${epoch}, batch ${run.nBatches}/${run.nBatches} (lr ${ph.lr}); the checkpoint after epoch ${state.epochs} is kept`);
+      }
       const v = evaluate(run.tf, run.net, run.val, run.evalBatch, run.pre, run.p, { signal: run.signal, what: `${ph.phase} epoch ${epoch} validation`, progress: run.progress });
+      if (!Number.isFinite(v.loss)) {
+        throw new TrainError('NAN_LOSS', `validation loss became ${v.loss} in phase ${ph.phase}, epoch ${epoch} (after batch ${run.nBatches}/${run.nBatches}, lr ${ph.lr}); the checkpoint after epoch ${state.epochs} is kept`);
+      }
       const row: HistoryRow = {
         epoch,
         phase: ph.phase,
@@ -162,3 +172,14 @@ function trainStep(
   return { loss, probs };
 }
 
+
+/** Name of the first weight holding NaN or infinity (e.g. `dense/kernel`), or null when all are finite. */
+function firstNonFiniteWeight(tf: Tf, model: TF.LayersModel): string | null {
+  for (const w of model.weights) {
+    const t = w.read();
+    if (t.dtype !== 'float32') continue;
+    const bad = tf.tidy(() => tf.any(tf.logicalNot(tf.isFinite(t))).dataSync()[0]);
+    if (bad) return w.originalName;
+  }
+  return null;
+}

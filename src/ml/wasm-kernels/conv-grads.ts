@@ -522,15 +522,17 @@ export function makeConvGradKernels(tf: Tf): { backpropInput: KernelFn; backprop
   };
 
   /**
-   * Forward convolution during training. Each optimizer step gives every filter a
-   * fresh tensor, and XNNPACK re-packs a filter the first time it sees it; in the
-   * deep stages (few output pixels, large filters) that packing costs more than
-   * the convolution. For a filter seen for the FIRST time with rows < k, compute
-   * outT [cout, rows] = W^T [cout, k] x colT [k, rows] instead (only the small
-   * patch matrix is packed). A filter seen before (inference with fixed weights)
-   * goes to the built-in kernel, whose packed operator is cached per filter.
+   * Forward convolution. Each optimizer step gives every filter a fresh tensor, and
+   * XNNPACK re-packs a filter the first time it sees it; in the deep stages (few output
+   * pixels, large filters) that packing costs more than the convolution. With rows < k,
+   * compute outT [cout, rows] = W^T [cout, k] x colT [k, rows] instead (only the small
+   * patch matrix is packed).
+   *
+   * The choice depends on shapes and attributes only, never on whether this filter was
+   * seen before: the two kernels round differently, so a history-dependent choice made a
+   * run resumed in a fresh process (every filter unseen) diverge from an uninterrupted one
+   * (issue 13). Inference with fixed weights gives up XNNPACK's cached packing here.
    */
-  const seenFilters = new WeakSet<object>();
   const fusedConv2D: KernelFn = (args) => {
     const { inputs, backend, attrs } = args;
     const x = inputs['x']!;
@@ -538,10 +540,8 @@ export function makeConvGradKernels(tf: Tf): { backpropInput: KernelFn; backprop
     const bias = inputs['bias'];
     const activation = (attrs['activation'] as string | undefined) ?? 'linear';
     const dil = attrs['dilations'];
-    const firstSight = !seenFilters.has(filter.dataId);
-    seenFilters.add(filter.dataId);
     const plain = (activation === 'linear' || activation === 'relu') && inputs['preluActivationWeights'] === undefined && (dil === undefined || dil === 1 || (Array.isArray(dil) && dil.every((d) => d === 1)));
-    if (!firstSight || !plain || x.dtype !== 'float32') return builtinFusedConv2D(args);
+    if (!plain || x.dtype !== 'float32') return builtinFusedConv2D(args);
     const g = geometry(tf, x.shape, filter.shape, attrs);
     const rows = g.n * g.oh * g.ow;
     const k = g.kh * g.kw * g.cin;
