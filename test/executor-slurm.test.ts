@@ -50,7 +50,7 @@ stages:
   assert.match(r.stderr, /pipeline\.yaml:7:\d+: .*'array_max' can only be set in the top-level 'executor' block/);
   const bad = await p.run(['run', '--executor', 'pbs']);
   assert.equal(bad.code, 2);
-  assert.match(bad.stderr, /--executor pbs: expected local or slurm/);
+  assert.match(bad.stderr, /--executor <E>' argument 'pbs' is invalid\. Allowed choices are local, slurm/);
 });
 
 test('same output bytes as a local run; GPU instances run at once on distinct cards', async () => {
