@@ -12,7 +12,9 @@ import { resolve } from 'node:path';
 import { CommandError, defineCommand, type CommandCall } from '../src/core/command.ts';
 import { closest } from '../src/core/suggest.ts';
 import { ADAPTER_NAMES } from '../src/data/adapters/index.ts';
+import type { SizeCheck } from '../src/data/check.ts';
 import type { PreprocessParams } from '../src/data/preprocess.ts';
+import type { SizeAsk } from '../src/study/size-check.ts';
 
 /** A pass-through value: numbers and JSON arrays are parsed, the rest kept as text. */
 function parseValue(raw: string): unknown {
@@ -49,16 +51,22 @@ function parseRest(rest: readonly string[], known: readonly string[]): { params:
   return { params, positional };
 }
 
-/** Params of the pipeline's preprocess instance for DATASET. */
-async function paramsFromPipeline(call: CommandCall, dataset: string): Promise<Record<string, unknown>> {
+/**
+ * Params of the pipeline's preprocess instance for DATASET, and what the pipeline asks of the
+ * data set downstream of it (folds, CCA points) for the size check.
+ */
+async function paramsFromPipeline(call: CommandCall, dataset: string): Promise<{ params: Record<string, unknown>; ask: (size: [number, number]) => SizeAsk }> {
   const file = typeof call.options.file === 'string' ? call.options.file : 'pipeline.yaml';
-  const preprocess = (await call.loadInstances(file)).filter((i) => i.kind === 'preprocess');
+  const all = await call.loadInstances(file);
+  const preprocess = all.filter((i) => i.kind === 'preprocess');
   const found = preprocess.find((i) => i.axes.dataset === dataset);
   if (!found) {
     const known = preprocess.map((i) => String(i.axes.dataset ?? i.id));
     throw new CommandError(`${file}: no preprocess instance with dataset=${dataset} (found: ${known.join(', ') || 'none'})`);
   }
-  return { ...found.params };
+  const { askOf } = await import('../src/study/size-check.ts');
+  const byId = new Map(all.map((i) => [i.id, i] as const));
+  return { params: { ...found.params }, ask: (size) => askOf(byId, found.id, dataset, size) };
 }
 
 const check = {
@@ -89,9 +97,12 @@ const check = {
       ...(options.size !== undefined ? { size: options.size } : {}),
     };
     let params: PreprocessParams;
+    let ask: ((size: [number, number]) => SizeAsk) | undefined;
     if (positional.length === 1 && options.adapter === undefined) {
       const { mergeOptions } = await import('../src/data/preprocess.ts');
-      params = mergeOptions({ ...(await paramsFromPipeline(call, positional[0]!)), ...given });
+      const got = await paramsFromPipeline(call, positional[0]!);
+      params = mergeOptions({ ...got.params, ...given });
+      ask = got.ask;
     } else if (positional.length === 0 && typeof options.adapter === 'string') {
       params = { ...given, adapter: options.adapter } as PreprocessParams;
     } else {
@@ -106,7 +117,15 @@ const check = {
     const { checkDataset } = await import('../src/data/check.ts');
     let report;
     try {
-      report = await checkDataset(params);
+      // Big enough for what the pipeline asks of it (folds, classes per fold, CCA points)?
+      let sizeCheck: SizeCheck | undefined;
+      if (ask) {
+        const { sizeProblems } = await import('../src/study/size-check.ts');
+        const { parseSize } = await import('../src/data/preprocess.ts');
+        const wanted = ask(parseSize(params.size ?? 224));
+        sizeCheck = (perClass) => sizeProblems(perClass, wanted);
+      }
+      report = await checkDataset(params, sizeCheck);
     } catch (e) {
       if ((e as { code?: unknown }).code === 'DATA_UNKNOWN_ADAPTER') throw new CommandError((e as Error).message);
       throw e;

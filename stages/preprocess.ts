@@ -5,6 +5,7 @@
  */
 import { join } from 'node:path';
 import { defineStage, type StageContext } from '../src/core/contract.ts';
+import type { PlannedInstance } from '../src/study/size-check.ts';
 import { preprocessPlanProblems } from '../src/data/plan-check.ts';
 
 const ADAPTERS = ['chest', 'breast', 'thyroid', 'mammograms', 'knee', 'pcam', 'isic', 'folder', 'csv', 'synthetic'] as const;
@@ -61,6 +62,25 @@ export default defineStage({
       default: {},
     },
     batch: { type: 'number', doc: 'Ignored here; data-set collections carry the training batch size for later stages.', integer: true, min: 1 },
+  },
+  async preflight(ctx) {
+    const p = ctx.params as Record<string, unknown>;
+    if (p.adapter === 'synthetic') return [];
+    const [{ readDataset, mergeOptions, parseSize }, { countItems }, { askOf, sizeProblems }] = await Promise.all([
+      import('../src/data/preprocess.ts'),
+      import('../src/data/types.ts'),
+      import('../src/study/size-check.ts'),
+    ]);
+    const params = mergeOptions(p);
+    let data;
+    try {
+      data = await readDataset(params);
+    } catch {
+      return []; // unreadable or missing: PATH_MISSING and `dag data check` say why
+    }
+    const instances = new Map<string, PlannedInstance>([[ctx.id, { id: ctx.id, kind: 'preprocess', params: p, deps: [] }], ...ctx.downstream.map((d) => [d.id, d] as const)]);
+    const dataset = typeof ctx.axes.dataset === 'string' ? ctx.axes.dataset : ctx.id;
+    return sizeProblems(countItems(data).perClass, askOf(instances, ctx.id, dataset, parseSize(params.size ?? 224))).map((s) => s.message);
   },
   check: (inst) => preprocessPlanProblems(inst.params),
   // The split files a `splits` folder must hold (val_fold1..K.csv; test_fold{k}.csv are optional),

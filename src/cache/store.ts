@@ -426,6 +426,15 @@ export class LocalCache {
         rm(join(this.layout.work, n), dirSize(join(this.layout.work, n)));
       }
     }
+    // Views (outputs under their names, hard links to objects: materialize.ts) of keys not kept.
+    let views: string[] = [];
+    try { views = readdirSync(join(this.dir, 'views')); } catch { /* none */ }
+    for (const n of views) {
+      if (!keepKeys.has(n)) {
+        res.removedOther++;
+        rm(join(this.dir, 'views', n), 0);
+      }
+    }
     for (const o of this.allObjects()) {
       if (!referenced.has(o.digest)) {
         res.removedObjects++;

@@ -75,7 +75,7 @@ export async function loadPipelineAndCache(
 /** The instances of a pipeline file, as study-side commands see them (`CommandCall.loadInstances`). */
 export async function loadInstanceViews(file: string, output: CommandOutput): Promise<PipelineInstanceView[]> {
   const plan = await loadPlanFile(resolve(file), output, { quietWarnings: true });
-  return [...plan.instances.values()].map((i) => ({ id: i.id, stage: i.stage, kind: i.kind, axes: i.axes, params: i.params }));
+  return [...plan.instances.values()].map((i) => ({ id: i.id, stage: i.stage, kind: i.kind, axes: i.axes, params: i.params, deps: i.deps }));
 }
 
 /** Instances matched by targets (stage names, ids, `stage[axis=value]`); unknown ones are usage errors, all named at once. */

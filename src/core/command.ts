@@ -94,6 +94,8 @@ export interface PipelineInstanceView {
   readonly kind: string;
   readonly axes: Readonly<Record<string, unknown>>;
   readonly params: Readonly<Record<string, unknown>>;
+  /** Ids of the instances this one reads (plan order is topological). */
+  readonly deps: readonly string[];
 }
 
 /** A command (or a subcommand such as `weights check`). */

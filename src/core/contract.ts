@@ -85,6 +85,23 @@ export interface Progress {
   unit?: string;
   /** Short free text, e.g. `loss 0.412`. */
   message?: string;
+  /**
+   * The whole instance's work, when done/total describe only a part of it (the batches of
+   * one epoch): `done` units of `total`, where total counts the most that can remain (early
+   * stopping may end sooner). Reporters take bars and ETAs from it when present.
+   */
+  overall?: { done: number; total: number };
+}
+
+/** What a kind's `preflight` sees: its instance, and every instance downstream of it. */
+export interface PreflightContext<P = Record<string, unknown>> {
+  readonly id: string;
+  readonly params: P;
+  readonly axes: Readonly<Record<string, Json>>;
+  /** The pipeline folder (relative paths in params are already absolute). */
+  readonly pipelineDir: string;
+  /** Every instance downstream of this one (transitively), in plan order. */
+  readonly downstream: ReadonlyArray<{ id: string; kind: string; params: Readonly<Record<string, Json>>; deps: readonly string[] }>;
 }
 
 /** The device an instance was given. `id` is the card id exported as CUDA_VISIBLE_DEVICES. */
@@ -164,6 +181,13 @@ export interface StageKind<P = Record<string, unknown>> {
    * no state between runs; it saves the worker start-up (~0.3 s) per instance.
    */
   readonly reuseWorker?: boolean;
+  /**
+   * Optional check before anything runs (`dag status`): problems this instance will cause
+   * downstream, found cheaply without running (e.g. a data set too small for the folds or
+   * the CCA asked of it), one sentence each with the numbers. Shown as warnings; a check
+   * that throws is reported as a warning too.
+   */
+  preflight?(ctx: PreflightContext<P>): Promise<string[]> | string[];
   /**
    * Cheap plan-time checks of one instance (its params against its input files and this
    * machine), run by `dag run` for every selected instance before anything runs. Each

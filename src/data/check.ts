@@ -19,10 +19,16 @@ export interface DatasetCheck {
 }
 
 /**
+ * An extra check of the class counts (the pipeline's folds and CCA asks, commands/data.ts):
+ * each finding is a warning, or a problem when `fatal`.
+ */
+export type SizeCheck = (perClass: Record<string, number>) => ReadonlyArray<{ fatal: boolean; message: string }>;
+
+/**
  * Check a data set download given as preprocess params. An unknown adapter throws (before
  * anything is read); a download the adapter cannot read is one problem in the report.
  */
-export async function checkDataset(params: PreprocessParams): Promise<DatasetCheck> {
+export async function checkDataset(params: PreprocessParams, sizeCheck?: SizeCheck): Promise<DatasetCheck> {
   const problems: string[] = [];
   const lines: string[] = [];
   const out = (line: string): void => void lines.push(line);
@@ -47,6 +53,10 @@ export async function checkDataset(params: PreprocessParams): Promise<DatasetChe
   data.classes.forEach((c, i) => out(`  ${String(i).padStart(2)} ${c.padEnd(width)} ${String(perClass[c]).padStart(7)}`));
   out(groups === null ? 'groups: none (stratified folds)' : `groups: ${groups} (largest ${perGroupMax} images; grouped folds)`);
   for (const w of data.warnings) out(`warning: ${w}`);
+  for (const s of sizeCheck?.(perClass) ?? []) {
+    if (s.fatal) problems.push(s.message);
+    else out(`warning: ${s.message}`);
+  }
   if (data.missing.length > 0) problems.push(`${data.missing.length} listed file(s) missing: ${examples(data.missing)}`);
 
   // Decode every header, a few at a time.

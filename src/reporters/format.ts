@@ -41,27 +41,7 @@ export function formatDevice(d: DeviceAssignment): string {
   }
 }
 
-/** A text progress bar of `width` cells. */
-export function progressBar(p: Progress, width = 20): string {
-  const f = p.total > 0 ? Math.min(1, Math.max(0, p.done / p.total)) : 0;
-  const full = Math.round(f * width);
-  return `${'█'.repeat(full)}${'░'.repeat(width - full)}`;
-}
-
 /** `12/30 epoch loss 0.41` */
 export function progressText(p: Progress): string {
   return `${p.done}/${p.total}${p.unit ? ` ${p.unit}` : ''}${p.message ? `  ${p.message}` : ''}`;
-}
-
-/**
- * Remaining time: from the progress fraction when the stage reports one (after 5% so
- * the start-up cost does not dominate), else from earlier runs' durations.
- */
-export function estimateRemaining(elapsedMs: number, p: Progress | undefined, etaMs: number | null): number | null {
-  if (p && p.total > 0 && p.done / p.total >= 0.05) {
-    const f = Math.min(1, p.done / p.total);
-    return Math.max(0, elapsedMs / f - elapsedMs);
-  }
-  if (etaMs !== null) return Math.max(0, etaMs - elapsedMs);
-  return null;
 }

@@ -6,10 +6,12 @@
 import type { EngineEvent } from '../executor/events.ts';
 import { formatReason } from '../executor/events.ts';
 import { formatDevice, formatDuration, progressText } from './format.ts';
+import { InstanceRate } from './eta.ts';
 
 /** Renders events as plain lines. */
 export class PlainReporter {
   private readonly lastProgress = new Map<string, number>();
+  private readonly rates = new Map<string, InstanceRate>();
   private readonly failures: Array<{ id: string; line: string }> = [];
   constructor(private readonly out: NodeJS.WritableStream) {}
 
@@ -36,10 +38,16 @@ export class PlainReporter {
         this.line(`started  ${e.id} on ${formatDevice(e.device)}${e.jobId ? ` in job ${e.jobId}${e.host ? ` on ${e.host}` : ''}` : ''}`);
         break;
       case 'progress': {
+        const rate = this.rates.get(e.id) ?? new InstanceRate();
+        this.rates.set(e.id, rate);
+        rate.update(e.t, e.progress);
         const last = this.lastProgress.get(e.id) ?? 0;
         if (e.t - last >= 5000 || e.progress.done >= e.progress.total) {
           this.lastProgress.set(e.id, e.t);
-          this.line(`progress ${e.id} ${progressText(e.progress)}`);
+          const f = rate.fraction();
+          const left = rate.remainingMs(e.t);
+          const whole = e.progress.overall && f !== null ? `  [${Math.floor(f * 100)}% of the instance]` : '';
+          this.line(`progress ${e.id} ${progressText(e.progress)}${whole}${left !== null ? `  ETA ${formatDuration(left)}` : ''}`);
         }
         break;
       }
@@ -50,6 +58,7 @@ export class PlainReporter {
         this.line(`cached   ${e.id}`);
         break;
       case 'done':
+        this.rates.delete(e.id);
         this.line(`done     ${e.id} in ${formatDuration(e.durationMs)} on ${formatDevice(e.device)}`);
         break;
       case 'failed': {

@@ -79,6 +79,9 @@ export default defineCommand({
       import('../../executor/choose.ts'),
     ]);
     const reporter = createReporter(reporterName, output.stdout);
+    // Keys of the selection's sinks (reports live there), to name the report at the end.
+    const upstreamOfSelected = new Set([...selected].flatMap((id) => plan.instances.get(id)!.deps));
+    const sinkKeys = new Map<string, string>();
     const controller = new AbortController();
     let signals = 0;
     const onSignal = (sig: NodeJS.Signals): void => {
@@ -103,10 +106,18 @@ export default defineCommand({
         jobs: slots,
         gpus: cards,
         keepGoing: Boolean(options.keepGoing),
-        emit: (e) => reporter.handle(e),
+        emit: (e) => {
+          if ((e.type === 'done' || e.type === 'cached') && !upstreamOfSelected.has(e.id)) sinkKeys.set(e.id, e.key);
+          reporter.handle(e);
+        },
         signal: controller.signal,
       });
+      reporter.close();
       if (res.interrupted) return 130;
+      if (reporterName !== 'json') {
+        const { reportPaths } = await import('../export.ts');
+        for (const p of reportPaths(cache, sinkKeys)) output.out(`report: ${p}`);
+      }
       return res.counts.failed > 0 || res.counts.skipped > 0 ? 1 : 0;
     } finally {
       reporter.close();

@@ -1,6 +1,6 @@
 /** `dag show INSTANCE`: run record, key preimage, outputs, device, duration, log tail. */
 import { defineCommand } from '../../core/command.ts';
-import { classify, STATUS_LABEL } from '../instance-state.ts';
+import { classifyWithFailure, STATUS_LABEL } from '../instance-state.ts';
 import { latestRecord, loadPipelineAndCache, oneInstance } from '../pipeline.ts';
 
 export default defineCommand({
@@ -17,7 +17,7 @@ export default defineCommand({
     const { bold, red } = output.style;
     const out = output.out;
     const { record, evaluation } = latestRecord(l, id);
-    const status = classify(evaluation);
+    const status = classifyWithFailure(l.cache, id, evaluation);
     out(bold(id));
     out(`  stage      ${inst.stage} (kind ${inst.kind})`);
     out(`  status     ${STATUS_LABEL[status.kind]}${status.detail && status.kind !== 'cached' ? `: ${status.detail}` : ''}`);
