@@ -81,7 +81,7 @@ stages:
   report:
     uses: report
     needs: [correlate-gain, cca, predsim, pretrain, preprocess, source-data]
-    params: { natural: natural, medical: medical, names: { natural: Natural, medical: Medical } }
+    params: { natural: natural, medical: medical, names: { natural: Natural, medical: Medical }, title: 'Mini <script>alert(1)</script> & study' }
 `;
 }
 
